@@ -1,0 +1,106 @@
+"""The simulated system of dissertation Table 4.1(a), as one parameter set for both backends.
+
+The core parameters are gem5's BaseMinorCPU defaults (src/cpu/minor/BaseMinorCPU.py) and the
+latencies of MinorDefaultFUPool; the caches and SPARCE sizes are Table 4.1(a). sparce_sim reads
+this module directly; gem5_configs/sparce_se.py passes the same numbers to gem5's objects.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class CacheParams:
+    size_kb: int
+    assoc: int
+    latency: int          # cycles per access (hit)
+    line_bytes: int = 64
+
+
+@dataclass(frozen=True)
+class SystemParams:
+    # BaseMinorCPU pipeline
+    clock_ghz: float = 1.0
+    fetch1_to_fetch2_delay: int = 1        # fetch1ToFetch2ForwardDelay
+    fetch2_to_decode_delay: int = 1        # fetch2ToDecodeForwardDelay
+    decode_to_execute_delay: int = 1       # decodeToExecuteForwardDelay
+    fetch1_to_fetch2_backward_delay: int = 1
+    decode_width: int = 2                  # decodeInputWidth
+    issue_limit: int = 2                   # executeIssueLimit
+    mem_issue_limit: int = 1               # executeMemoryIssueLimit
+    commit_limit: int = 2                  # executeCommitLimit
+    execute_input_buffer: int = 7          # executeInputBufferSize
+    branch_delay: int = 1                  # executeBranchDelay
+    # MinorDefaultFUPool operation latencies
+    lat_int_alu: int = 3
+    lat_int_mult: int = 3
+    lat_int_div: int = 9
+    lat_float_simd: int = 6
+    lat_mem: int = 1
+    lat_mem_extra_assumed: int = 2         # extraAssumedLat of MinorDefaultMemFU
+    lat_misc: int = 1
+    int_alu_units: int = 2                 # MinorDefaultIntFU x 2
+    # branch prediction: a bimodal predictor with a BTB (gem5's default is a TournamentBP)
+    bp_entries: int = 2048
+    btb_entries: int = 4096
+    # memory system, Table 4.1(a)
+    l1i: CacheParams = CacheParams(32, 2, 3)
+    l1d: CacheParams = CacheParams(64, 2, 3)
+    l2: CacheParams = CacheParams(2048, 8, 12)
+    dram_latency: int = 100                # cycles to DRAM after an L2 miss (DDR3-1600 at 1 GHz)
+    # SPARCE, Table 4.1(a)
+    sasa_entries: int = 20
+    sprf_entries: int = 32
+
+    def with_overrides(self, overrides: dict[str, str]) -> "SystemParams":
+        """Apply `key=value` overrides (from --param); cache fields use l1d.size_kb style keys."""
+        params = self
+        for key, text in overrides.items():
+            params = _override(params, key, text)
+        return params
+
+    def frontend_depth(self) -> int:
+        """Cycles from fetch to the earliest issue: Fetch1 -> Fetch2 -> Decode -> Execute."""
+        return self.fetch1_to_fetch2_delay + self.fetch2_to_decode_delay + self.decode_to_execute_delay
+
+    def sparce_min_distance(self) -> int:
+        """D, the instructions a condition producer must precede its region's precedingPC by so that
+        its SpRF bit is settled when precedingPC is fetched (§4.2.1: 3 in the paper's 4-stage
+        pipeline). Here: the front end plus a load's assumed latency, at decode_width per cycle."""
+        cycles = self.frontend_depth() + self.lat_mem + self.lat_mem_extra_assumed
+        return cycles * self.decode_width
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+MINOR_DEFAULT = SystemParams()
+
+
+def _override(params: SystemParams, key: str, text: str) -> SystemParams:
+    head, _, sub = key.partition(".")
+    names = {f.name: f for f in fields(params)}
+    if head not in names:
+        raise ValueError(f"unknown parameter {key!r}; known: {', '.join(names)}")
+    current = getattr(params, head)
+    if isinstance(current, CacheParams):
+        cache_fields = {f.name for f in fields(current)}
+        if sub not in cache_fields:
+            raise ValueError(f"unknown cache parameter {key!r}; use {head}.<{'|'.join(cache_fields)}>")
+        return replace(params, **{head: replace(current, **{sub: _positive_int(key, text)})})
+    if sub:
+        raise ValueError(f"parameter {head!r} has no field {sub!r}")
+    value = float(text) if isinstance(current, float) else _positive_int(key, text)
+    if value <= 0:
+        raise ValueError(f"parameter {key}={text} must be positive")
+    return replace(params, **{head: value})
+
+
+def _positive_int(key: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"parameter {key}={text!r} is not an integer") from None
+    if value <= 0:
+        raise ValueError(f"parameter {key}={text} must be positive")
+    return value

@@ -1,0 +1,116 @@
+"""Cross-build the AArch64 kernels into static, freestanding ELFs (dissertation §4.3.1).
+
+Each kernel is a set of sources (minimal crt + kernel .S/.c) compiled by aarch64-linux-gnu-gcc with
+its shape given as preprocessor defines, so arrays live at named symbols with their exact sizes.
+A SPARCE variant adds a SASA table: the hand-written one of `kernels.tables`, or a SASA-compiled
+source that replaces the kernel's own. Builds are cached by a hash of sources, defines and flags.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from isa_ext.asm import INCLUDE_DIR, table_asm
+
+KERNEL_DIR = Path(__file__).resolve().parent
+CROSS_GCC = os.environ.get("AXSIM_CROSS_GCC", "aarch64-linux-gnu-gcc")
+CFLAGS = ["-O2", "-static", "-nostdlib", "-ffreestanding", "-fno-pie", "-no-pie",
+          "-march=armv8-a", "-fno-stack-protector", "-Wl,--build-id=none"]
+
+
+class BuildError(RuntimeError):
+    """The cross toolchain is missing or rejected a source; the message carries its diagnostics."""
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """A kernel: its sources, the shape parameters it needs, and its input/output symbols."""
+    name: str
+    sources: tuple[str, ...]
+    params: tuple[str, ...]
+    inputs: tuple[str, ...]
+    output: str
+    sparse_input: str
+
+
+KERNELS: dict[str, KernelSpec] = {
+    "dot": KernelSpec("dot", ("crt0.S", "dot.S"), ("DOT_N",), ("INP", "KER"), "OUT", "INP"),
+    "dirconv": KernelSpec("dirconv", ("crt0.S", "dirconv.S"), ("C", "IH", "IW", "OC", "KH", "KW"),
+                          ("INP", "KER"), "OUT", "INP"),
+    "sgemm": KernelSpec("sgemm", ("crt0.S", "sgemm_driver.c", "sgemm_kernel_16x4.S"),
+                        ("GEMM_M", "GEMM_N", "GEMM_K"), ("A", "B"), "C", "B"),
+}
+
+
+def kernel_spec(name: str) -> KernelSpec:
+    if name not in KERNELS:
+        raise ValueError(f"unknown kernel {name!r}; known: {', '.join(KERNELS)}")
+    return KERNELS[name]
+
+
+def build(name: str, params: dict[str, int], sasa: str = "none",
+          replace: dict[str, Path] | None = None, cache_dir: Path | None = None) -> Path:
+    """Build kernel `name` and return the ELF path.
+
+    sasa: "none" (baseline), "hand" (the hand-written table of kernels.tables), or "source" when
+    `replace` supplies a SASA-compiled source that carries its own table and SASA-LD.
+    replace: maps a source file name of the kernel to another file (e.g. the compiler's output).
+    """
+    spec = kernel_spec(name)
+    missing = [p for p in spec.params if p not in params]
+    if missing:
+        raise ValueError(f"kernel {name}: missing build parameter(s) {', '.join(missing)}")
+    for key, value in params.items():
+        if int(value) <= 0:
+            raise ValueError(f"kernel {name}: parameter {key}={value} must be positive")
+    sources = [Path(replace[s]) if replace and s in replace else KERNEL_DIR / s for s in spec.sources]
+    defines = {k: int(v) for k, v in params.items()}
+    extra_text = {}
+    if sasa == "hand":
+        from kernels.tables import HAND_TABLES
+        if name not in HAND_TABLES:
+            raise ValueError(f"kernel {name} has no hand-written SASA table")
+        rows = HAND_TABLES[name]()
+        extra_text["sasa_table.S"] = '#include "sparce.inc"\n' + table_asm("sasa_table", rows)
+        defines["SASA_ENTRIES"] = len(rows)
+    elif sasa not in ("none", "source"):
+        raise ValueError(f"sasa must be none, hand or source, not {sasa!r}")
+    key = _cache_key(sources, defines, extra_text)
+    cache = Path(cache_dir or os.environ.get("AXSIM_CACHE", Path.home() / ".cache" / "axsim")) / "kernels"
+    elf = cache / f"{name}-{key}.elf"
+    if not elf.exists():
+        _compile(sources, defines, extra_text, elf)
+    return elf
+
+
+def _cache_key(sources: list[Path], defines: dict[str, int], extra: dict[str, str]) -> str:
+    h = hashlib.sha256()
+    for src in sources + [INCLUDE_DIR / "sparce.inc"]:
+        h.update(src.name.encode() + src.read_bytes())
+    h.update(repr(sorted(defines.items())).encode() + repr(sorted(extra.items())).encode())
+    h.update(" ".join(CFLAGS).encode())
+    return h.hexdigest()[:16]
+
+
+def _compile(sources: list[Path], defines: dict[str, int], extra: dict[str, str], elf: Path) -> None:
+    if shutil.which(CROSS_GCC) is None:
+        raise BuildError(f"{CROSS_GCC} not found: install gcc-aarch64-linux-gnu (see README)")
+    elf.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        srcs = [str(s) for s in sources]
+        for fname, text in extra.items():
+            path = Path(tmp) / fname
+            path.write_text(text)
+            srcs.append(str(path))
+        out = Path(tmp) / "kernel.elf"
+        cmd = [CROSS_GCC, *CFLAGS, f"-I{INCLUDE_DIR}", f"-I{KERNEL_DIR}",
+               *(f"-D{k}={v}" for k, v in defines.items()), *srcs, "-o", str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise BuildError(f"cross build failed:\n{proc.stderr.strip()}")
+        os.replace(out, elf)  # atomic: a cached ELF is always complete
