@@ -1,10 +1,26 @@
 // Dir-Conv-Scalar (dissertation §4.3.1): direct convolution with scalar FP only, no SIMD and no
 // prefetching. OUT[oc][oy][ox] = sum_{c,ky,kx} INP[c][oy+ky][ox+kx] * KER[oc][c][ky][kx]
 // (stride 1; INP is given already padded by the host). INP (the activations) is the sparse operand.
-// The inner loop follows Fig. 4.2: dc_pre_w and dc_pre_mac are the precedingPCs of the
-// hand-written SASA table (kernels/tables.py).
-// Build parameters: C, IH, IW (padded input), OC, KH, KW.
+// The kernel-row loop is Fig. 4.2's multiply-accumulate unrolled over the 3 taps of a row, with
+// the three INP loads hoisted to the top (the reordering of §4.2.1) so they settle before the
+// regions they decide. dc_pre_w<e> / dc_pre_mac<e> are the precedingPCs of the hand-written SASA
+// table (kernels/tables.py): skip tap e's KER load if INP == 0, its fmadd if INP or KER == 0.
+// Build parameters: C, IH, IW (padded input), OC, KH, KW (= 3, the AlexNet conv3-5 kernels).
 #include "sparce.inc"
+
+#if KW != 3
+#error "dirconv is unrolled for KW == 3"
+#endif
+
+// tap e: KER load, then the multiply-accumulate; \next labels the fmadd (next tap's precedingPC)
+.macro DC_TAP e, inp, off, next
+    .global dc_pre_mac\e
+dc_pre_mac\e:
+    ldr s1, [x11, #\off]            // KER
+    .global \next
+\next:
+    fmadd s2, \inp, s1, s2           // acc += INP * KER
+.endm
 
 #define OH (IH - KH + 1)
 #define OW (IW - KW + 1)
@@ -33,7 +49,6 @@ kernel_main:
     add x1, x1, :lo12:KER           // kernel of the current output channel
     adrp x2, OUT
     add x2, x2, :lo12:OUT           // output pointer (advances by 4 per output)
-    ldr x14, =4 * (IW - KW)         // input stride to the next kernel row
     ldr x15, =4 * IW * (IH - KH)    // input stride to the next channel
     ldr x17, =4 * C * KH * KW       // weights of one output channel
     ldr x18, =4 * IW                // one input row
@@ -52,21 +67,17 @@ kernel_main:
 .Lc:
     mov x7, #KH
 .Lky:
-    mov x8, #KW
-.Lkx:
-    ldr s0, [x10]                   // INP (sparse)
-    .global dc_pre_w
-dc_pre_w:
-    add x10, x10, #4
-    ldr s1, [x11]                   // KER
-    .global dc_pre_mac
-dc_pre_mac:
-    add x11, x11, #4
-    fmadd s2, s0, s1, s2            // acc += INP * KER
-    subs x8, x8, #1
-    b.ne .Lkx
-    add x10, x10, x14                // next kernel row
+    ldr s0, [x10]                   // INP, tap 0 (sparse)
+    ldr s4, [x10, #4]               // INP, tap 1
+    ldr s5, [x10, #8]               // INP, tap 2
+    add x10, x10, x18               // next input row
+    .global dc_pre_w0
+dc_pre_w0:
     subs x7, x7, #1
+    DC_TAP 0, s0, 0, dc_pre_w1
+    DC_TAP 1, s4, 4, dc_pre_w2
+    DC_TAP 2, s5, 8, dc_last_tap
+    add x11, x11, #12
     b.ne .Lky
     add x10, x10, x15                // next input channel
     subs x6, x6, #1

@@ -9,22 +9,26 @@ from __future__ import annotations
 from isa_ext.asm import LabelledRow
 from isa_ext.encoding import CondOp, SpRFOperand
 
-_INP = SpRFOperand("v0", 0)   # ldr s0: INP value
-_KER = SpRFOperand("v1", 0)   # ldr s1: KER value
+_KER = SpRFOperand("v1", 0)                      # ldr s1: KER value
+_DOT_INP = [SpRFOperand(r, 0) for r in ("v0", "v4", "v5", "v6")]   # the four hoisted INP loads
 
 
 def dot_table() -> list[LabelledRow]:
-    return [
-        LabelledRow("dot_i3", 1, CondOp.SINGLE, (_INP,), "inst (4): KER load"),
-        LabelledRow("dot_i5", 2, CondOp.OR, (_INP, _KER), "insts (6)-(7): fmul, fadd"),
-    ]
+    rows = []
+    for e, inp in enumerate(_DOT_INP):
+        rows.append(LabelledRow(f"dot_pre_w{e}", 1, CondOp.SINGLE, (inp,), f"element {e}: KER load"))
+        rows.append(LabelledRow(f"dot_pre_mac{e}", 2, CondOp.OR, (inp, _KER), f"element {e}: fmul, fadd"))
+    return rows
 
 
 def dirconv_table() -> list[LabelledRow]:
-    return [
-        LabelledRow("dc_pre_w", 1, CondOp.SINGLE, (_INP,), "KER load"),
-        LabelledRow("dc_pre_mac", 1, CondOp.OR, (_INP, _KER), "fmadd"),
-    ]
+    rows = []
+    for e, inp in enumerate(_DC_INP):
+        rows.append(LabelledRow(f"dc_pre_w{e}", 1, CondOp.SINGLE, (inp,), f"kx={e}: KER load"))
+        rows.append(LabelledRow(f"dc_pre_mac{e}", 1, CondOp.OR, (inp, _KER), f"kx={e}: fmadd"))
+    return rows
 
+
+_DC_INP = [SpRFOperand(r, 0) for r in ("v0", "v4", "v5")]   # the three hoisted INP loads of a row
 
 HAND_TABLES = {"dot": dot_table, "dirconv": dirconv_table}

@@ -1,0 +1,365 @@
+"""The sparce_sim engine: unicorn executes, the Minor-style pipeline times, SPARCE skips.
+
+Unicorn (real AArch64 semantics) runs the program. The engine never reads registers per
+instruction: a block hook hands each basic block's cached StaticInsts to the timing model, memory
+hooks supply the addresses, and code hooks sit only on `prfm` (whose address unicorn's memory
+hooks never see) and on the first instruction of each loaded SASA region. A region the PSRU skips
+is really skipped: the hook moves unicorn's PC past it, so the skipped instructions never execute.
+
+Faults (unmapped memory, undefined instruction, unsupported syscall, table errors) and the
+instruction limit raise SimulationError naming the PC and the cause.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from unicorn import (UC_ARCH_ARM64, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
+                     UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE, UC_MODE_ARM, Uc, UcError)
+from unicorn import arm64_const as A
+
+from gem5_configs.params import MINOR_DEFAULT, SystemParams
+from isa_ext.encoding import ENTRY_BYTES, SasaError, decode_sasa_ld, decode_table
+
+from .cache import Hierarchy
+from .decode import Decoder, DecodeError, StaticInst
+from .loader import Program
+from .pipeline import Pipeline
+from .decode import reg_id
+from .sparce import SasaTable, SparceStats, decide, is_sparse
+
+PAGE = 0x1000
+STACK_TOP = 0x7FFF0000
+STACK_SIZE = 1 << 20
+_PRFM_PATTERNS = ((0xFFC00000, 0xF9800000), (0xFFE00C00, 0xF8800000), (0xFFE00C00, 0xF8A00800))
+
+
+class SimulationError(RuntimeError):
+    """The simulated program faulted, ran away, or gave the engine input it cannot run."""
+
+    def __init__(self, pc: int, cause: str, path: str = "") -> None:
+        where = f"{path}: " if path else ""
+        super().__init__(f"{where}PC {pc:#x}: {cause}")
+        self.pc = pc
+        self.cause = cause
+
+
+def uc_reg(name: str) -> int:
+    """Unicorn register constant for 'x0'-'x30', 'sp' or 'v0'-'v31'."""
+    if name == "sp":
+        return A.UC_ARM64_REG_SP
+    num = int(name[1:])
+    if name[0] == "v":
+        return A.UC_ARM64_REG_V0 + num
+    return {29: A.UC_ARM64_REG_X29, 30: A.UC_ARM64_REG_X30}.get(num, A.UC_ARM64_REG_X0 + num)
+
+
+def uc_reg_from_id(rid: int) -> int:
+    return uc_reg("sp" if rid == 31 else (f"x{rid}" if rid < 32 else f"v{rid - 32}"))
+
+
+@dataclass
+class RunInfo:
+    exit_code: int = 0
+    stdout: bytes = b""
+    host_seconds: float = 0.0
+    sparce: SparceStats = field(default_factory=SparceStats)
+
+
+class Engine:
+    """One simulation of one program. Create, write inputs, `run()`, read outputs."""
+
+    def __init__(self, program: Program, params: SystemParams = MINOR_DEFAULT, sparce: bool = False,
+                 max_insts: int | None = None) -> None:
+        if max_insts is not None and max_insts <= 0:
+            raise ValueError(f"max_insts must be positive, got {max_insts}")
+        self.program, self.params, self.sparce_on = program, params, sparce
+        self.max_insts = max_insts
+        self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        self.uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, 3 << 20)   # enable FP/SIMD at EL0/1
+        self.caches = Hierarchy.from_params(params)
+        self.pipeline = Pipeline(params, self.caches)
+        self.decoder = Decoder(params)
+        self.table = SasaTable(params.sasa_entries, params.sprf_entries)
+        self.info = RunInfo()
+        self._blocks: dict[tuple[int, int], list[StaticInst]] = {}
+        self._pending: list[StaticInst] = []
+        self._pending_i = 0
+        self._mem: list[tuple[int, int]] = []
+        self._mem_i = 0
+        self._prefetch: list[int] = []
+        self._entered = 0
+        self._error: SimulationError | None = None
+        self._fault_addr: tuple[int, int, bool] | None = None
+        self._exited = False
+        self._restart: int | None = None
+        self._region_hooks: list[int] = []
+        self._skip_landing = -1      # region end the PSRU just jumped to (chained lookups)
+        self._map_program()
+        self._add_hooks()
+
+    # ---- memory and symbols
+    def _map_program(self) -> None:
+        pages: set[int] = set()
+        for seg in self.program.segments:
+            pages.update(range(seg.vaddr // PAGE, (seg.vaddr + seg.memsz + PAGE - 1) // PAGE))
+        for start, count in _runs(sorted(pages)):
+            self.uc.mem_map(start * PAGE, count * PAGE)
+        for seg in self.program.segments:
+            self.uc.mem_write(seg.vaddr, seg.data)
+        self.uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE)
+        self.uc.reg_write(A.UC_ARM64_REG_SP, STACK_TOP - 256)
+
+    def write_symbol(self, name: str, array: np.ndarray) -> None:
+        sym = self.program.symbol(name)
+        data = np.ascontiguousarray(array).tobytes()
+        if len(data) > sym.size:
+            raise ValueError(f"{self.program.path}: {len(data)} bytes do not fit symbol {name!r} "
+                             f"({sym.size} bytes)")
+        self.uc.mem_write(sym.addr, data)
+
+    def read_symbol(self, name: str, nbytes: int | None = None) -> bytes:
+        sym = self.program.symbol(name)
+        return bytes(self.uc.mem_read(sym.addr, sym.size if nbytes is None else nbytes))
+
+    # ---- hooks
+    def _add_hooks(self) -> None:
+        uc = self.uc
+        uc.hook_add(UC_HOOK_BLOCK, self._on_block)
+        mem = self._mem
+        uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+                    lambda _uc, _acc, addr, size, _v, _d: mem.append((addr, size)))
+        uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
+        uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        for pc in self._prefetch_pcs():
+            uc.hook_add(UC_HOOK_CODE, self._on_prefetch, begin=pc, end=pc)
+
+    def _prefetch_pcs(self) -> list[int]:
+        pcs = []
+        for base, data in self.program.text_ranges():
+            words = np.frombuffer(data[: len(data) // 4 * 4], dtype="<u4")
+            hit = np.zeros(len(words), bool)
+            for mask, value in _PRFM_PATTERNS:
+                hit |= (words & mask) == value
+            pcs.extend(int(base + 4 * i) for i in np.nonzero(hit)[0])
+        return pcs
+
+    def _block(self, addr: int, size: int) -> list[StaticInst]:
+        key = (addr, size)
+        insts = self._blocks.get(key)
+        if insts is None:
+            raw = bytes(self.uc.mem_read(addr, size))
+            try:
+                insts = [self.decoder.decode(addr + i, raw[i:i + 4]) for i in range(0, size, 4)]
+            except DecodeError as exc:
+                # decode what precedes the bad word; unicorn reports the fault when it gets there
+                insts = self._decode_prefix(addr, raw)
+                if not insts:
+                    self._fail(addr, str(exc).split(" at PC")[0])
+            self._blocks[key] = insts
+        return insts
+
+    def _decode_prefix(self, addr: int, raw: bytes) -> list[StaticInst]:
+        out = []
+        for i in range(0, len(raw), 4):
+            try:
+                out.append(self.decoder.decode(addr + i, raw[i:i + 4]))
+            except DecodeError:
+                break
+        return out
+
+    def _on_block(self, uc, addr: int, size: int, _data) -> None:
+        self._finish_pending(addr)
+        if addr != self._skip_landing:
+            self._skip_landing = -1
+        insts = self._block(addr, size)
+        self._entered += len(insts)
+        if self.max_insts is not None and self._entered > self.max_insts:
+            self._fail(addr, f"instruction limit of {self.max_insts} exceeded (runaway program?)")
+            return
+        if self.table.regions:
+            self.info.sparce.lookups += len(insts)
+        self._pending, self._pending_i = insts, 0
+
+    def _finish_pending(self, next_pc: int, stop: int | None = None) -> None:
+        end = len(self._pending) if stop is None else stop
+        if end > self._pending_i:
+            self._mem_i = self.pipeline.run(self._pending, self._pending_i, end, self._mem,
+                                            self._mem_i, self._prefetch, next_pc)
+            self._pending_i = end
+        if self._mem_i >= len(self._mem):
+            self._mem.clear()
+            self._mem_i = 0
+
+    def _index_in_pending(self, pc: int) -> int:
+        if not self._pending:
+            return 0
+        return max(0, min(len(self._pending), (pc - self._pending[0].pc) // 4))
+
+    def _on_prefetch(self, uc, addr: int, _size, _data) -> None:
+        si = self.decoder.decode(addr, bytes(uc.mem_read(addr, 4)))
+        base = uc.reg_read(uc_reg_from_id(si.prefetch_base))
+        self._prefetch.append((base + si.prefetch_disp) & (1 << 64) - 1)
+
+    def _on_unmapped(self, uc, access, addr, size, _value, _data) -> bool:
+        kind = {19: "fetch from", 20: "read from", 21: "write to"}.get(access, "access to")
+        self._fault_addr = (addr, size, kind)
+        return False
+
+    def _on_intr(self, uc, intno: int, _data) -> None:
+        pc = uc.reg_read(A.UC_ARM64_REG_PC)
+        if intno == 2:        # svc: PC is already past it
+            self._finish_pending(pc, self._index_in_pending(pc - 4) + 1)
+            self._syscall(pc - 4)
+            return
+        word = int.from_bytes(bytes(uc.mem_read(pc, 4)), "little")
+        try:
+            sasa = decode_sasa_ld(word)
+        except SasaError as exc:
+            self._fail(pc, str(exc))
+            return
+        if sasa is None:
+            self._fail(pc, f"undefined instruction {word:#010x} (exception {intno})")
+            return
+        self._finish_pending(pc + 4, self._index_in_pending(pc) + 1)
+        self._pending_i = len(self._pending)
+        self._sasa_ld(pc, *sasa)
+
+    def _fail(self, pc: int, cause: str) -> None:
+        if self._error is None:
+            self._error = SimulationError(pc, cause, str(self.program.path))
+        self.uc.emu_stop()
+
+    # ---- syscalls
+    def _syscall(self, pc: int) -> None:
+        uc = self.uc
+        num = uc.reg_read(A.UC_ARM64_REG_X8)
+        if num in (93, 94):                          # exit, exit_group
+            self.info.exit_code = uc.reg_read(A.UC_ARM64_REG_X0) & 0xFF
+            self._exited = True
+            uc.emu_stop()
+        elif num == 64:                              # write(fd, buf, count)
+            fd, buf, count = (uc.reg_read(A.UC_ARM64_REG_X0 + i) for i in range(3))
+            try:
+                data = bytes(uc.mem_read(buf, count))
+            except UcError:
+                self._fail(pc, f"write() buffer {buf:#x}+{count} is not mapped")
+                return
+            if fd in (1, 2):
+                self.info.stdout += data
+            uc.reg_write(A.UC_ARM64_REG_X0, count)
+        else:
+            self._fail(pc, f"unsupported syscall {num}")
+
+    # ---- SPARCE
+    def _sasa_ld(self, pc: int, rn: int, size: int) -> None:
+        self.info.sparce.sasa_loads += 1
+        self._restart = pc + 4
+        self.uc.emu_stop()
+        if not self.sparce_on:
+            return                                   # SPARCE disabled: SASA-LD is a no-op
+        addr = self.uc.reg_read(uc_reg(f"x{rn}"))
+        try:
+            raw = bytes(self.uc.mem_read(addr, size * ENTRY_BYTES))
+        except UcError:
+            self._fail(pc, f"SASA-LD reads {size} entries at unmapped address {addr:#x}")
+            return
+        for line in range(addr >> 6, (addr + len(raw) - 1 >> 6) + 1):
+            self.caches.data_miss_penalty(line)
+        try:
+            self.table.load(decode_table(raw, self.params.sasa_entries), self._writes_of)
+        except SasaError as exc:
+            self._fail(pc, f"SASA-LD: {exc}")
+
+    def _writes_of(self, pc: int) -> tuple[int, ...]:
+        try:
+            return self.decoder.decode(pc, bytes(self.uc.mem_read(pc, 4))).dsts
+        except (DecodeError, UcError):
+            return ()
+
+    def _install_region_hooks(self) -> None:
+        for h in self._region_hooks:
+            self.uc.hook_del(h)
+        self._region_hooks = [self.uc.hook_add(UC_HOOK_CODE, self._on_region, begin=start, end=start)
+                              for start in self.table.regions]
+        self.uc.ctl_flush_tb()
+
+    def _on_region(self, uc, addr: int, _size, _data) -> None:
+        region = self.table.regions.get(addr)
+        self._finish_pending(addr, self._index_in_pending(addr))
+        landed = self._skip_landing == addr
+        self._skip_landing = -1
+        if region is None or not (landed or self.pipeline.last_pc == region.entry.preceding_pc):
+            return
+        stats, pipe = self.info.sparce, self.pipeline
+        stats.hits += 1
+        operands = [(pipe.ready[reg_id(o.reg)], is_sparse(o, uc.reg_read(uc_reg(o.reg))))
+                    for o in region.entry.operands]
+        fetch_pre = pipe.fetch_t if landed else pipe.last_fetch
+        d = decide(region, fetch_pre, operands, pipe.upcoming_fetch_times(region.entry.insts_to_skip),
+                   pipe.redirect)
+        stats.regions_skippable += d.skippable
+        if not d.skip:
+            return
+        stats.regions_skipped += 1
+        stats.skippable_resolved_true += d.skippable
+        stats.squashed_insts += d.squashed
+        stats.insts_skipped += region.entry.insts_to_skip - d.squashed
+        pc = region.entry.preceding_pc
+        stats.skips_by_pc[pc] = stats.skips_by_pc.get(pc, 0) + 1
+        if d.squashed:
+            pipe.skip_fetch(d.resume_at, d.squashed)
+        self._pending_i = len(self._pending)
+        self._skip_landing = region.end
+        uc.reg_write(A.UC_ARM64_REG_PC, region.end)
+
+    # ---- run
+    def run(self) -> RunInfo:
+        start = time.perf_counter()
+        pc = self.program.entry
+        while True:
+            self._restart = None
+            try:
+                self.uc.emu_start(pc, 0)
+            except UcError as exc:
+                raise self._fault(exc) from None
+            if self._error is not None:
+                raise self._error
+            if self._exited:
+                break
+            if self._restart is None:
+                raise SimulationError(self.uc.reg_read(A.UC_ARM64_REG_PC),
+                                      "execution stopped without exit()", str(self.program.path))
+            if self.sparce_on:
+                self._install_region_hooks()
+            pc = self._restart
+        self._finish_pending(-1)
+        self.info.host_seconds = time.perf_counter() - start
+        return self.info
+
+    def _fault(self, exc: UcError) -> SimulationError:
+        if self._error is not None:
+            return self._error
+        pc = self.uc.reg_read(A.UC_ARM64_REG_PC)
+        if self._fault_addr is not None:
+            addr, size, kind = self._fault_addr
+            cause = f"{kind} unmapped address {addr:#x} ({size} bytes)"
+        else:
+            cause = f"CPU fault: {exc}"
+        return SimulationError(pc, cause, str(self.program.path))
+
+
+def _runs(pages: list[int]):
+    """Group sorted page numbers into (start, count) runs."""
+    start = prev = None
+    for page in pages:
+        if start is None:
+            start = prev = page
+        elif page == prev + 1:
+            prev = page
+        else:
+            yield start, prev - start + 1
+            start = prev = page
+    if start is not None:
+        yield start, prev - start + 1

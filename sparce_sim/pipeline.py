@@ -1,0 +1,259 @@
+"""In-order timing model after gem5's MinorCPU (src/cpu/minor), dissertation Table 4.1(a).
+
+The model walks the committed instruction stream in program order and computes, per instruction,
+its fetch, issue, completion and commit cycles from recurrences:
+
+- Fetch (Fetch1/Fetch2): line based through the L1I; `decode_width` instructions per cycle; a new
+  line costs only its miss penalty (Fetch1 runs a line ahead). A taken branch predicted in Fetch2
+  redirects Fetch1: a bubble of the backward delay plus an L1I access. A mispredict is resolved in
+  Execute and refetches after `branch_delay` plus an L1I access.
+- Issue (Execute): in order, at most `issue_limit` per cycle and `mem_issue_limit` memory ops per
+  cycle, after the front-end depth (Fetch1->Fetch2->Decode->Execute delays), when the scoreboard
+  says every source is ready, and when the functional unit accepts it: one FloatSimd unit and one
+  Mem unit (pipelined), two IntAlu units, an unpipelined IntDiv.
+- Latencies are MinorDefaultFUPool's: IntAlu 3, IntMult 3, IntDiv 9, FloatSimd 6, Mem 1 + 2 assumed,
+  Misc 1; a load's result is ready after the L1D latency, or later by its L2/DRAM miss penalty.
+- Commit: in order, `commit_limit` per cycle; an instruction cannot issue before the instruction
+  `execute_input_buffer` places older has committed (the bounded in-flight window).
+
+Departures from Minor (stated so results can be cross-checked against gem5):
+- no separate Fetch2/Decode input buffers; their capacity is folded into the in-flight window;
+- stores retire into an unbounded store buffer (no LSQ back-pressure); store misses cost nothing;
+- the branch predictor is bimodal (2-bit counters) with an ideal BTB after first use and a return
+  address stack, not gem5's TournamentBP;
+- there is no separate operand forwarding network: a result is usable at its completion cycle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .cache import Hierarchy
+from .decode import FU_DIV, FU_FLOAT, FU_MEM, FU_MISC, FU_MULT, NUM_REGS, StaticInst
+
+
+@dataclass
+class PipelineStats:
+    committed: int = 0
+    branches: int = 0
+    cond_branches: int = 0
+    mispredicts: int = 0
+    loads: int = 0
+    stores: int = 0
+    prefetches: int = 0
+    by_pc: dict = field(default_factory=dict)   # pc -> committed count
+
+
+class Pipeline:
+    """Timing state of the in-order core; `run` advances it over executed instructions."""
+
+    def __init__(self, params, caches: Hierarchy) -> None:
+        self.p = params
+        self.caches = caches
+        self.depth = params.frontend_depth()
+        self.taken_bubble = params.fetch1_to_fetch2_backward_delay + params.l1i.latency
+        self.redirect = params.branch_delay + params.l1i.latency
+        self.window = max(1, params.execute_input_buffer)
+        self.ready = [0] * NUM_REGS
+        self.fetch_t = 0
+        self.fetch_slots = 0
+        self.last_line = -1
+        self.issue_t = 0
+        self.issue_slots = 0
+        self.mem_t = -1         # last cycle a memory op issued
+        self.float_t = -1       # last cycle the FloatSimd unit accepted an op
+        self.mult_t = -1
+        self.misc_t = -1
+        self.div_free = 0
+        self.commit_t = 0
+        self.commit_slots = 0
+        self.ring = [0] * self.window
+        self.ring_i = 0
+        self.last_pc = -1
+        self.last_fetch = 0     # fetch cycle of the last processed instruction
+        self.bimodal: dict[int, int] = {}
+        self.ras: list[int] = []
+        self.stats = PipelineStats()
+
+    @property
+    def cycles(self) -> int:
+        return self.commit_t + 1 if self.stats.committed else 0
+
+    def run(self, insts: list[StaticInst], start: int, stop: int, mem: list, mem_i: int,
+            prefetch: list, next_pc: int) -> int:
+        """Time insts[start:stop]; `mem` holds (addr, size) pairs from unicorn's hooks from index
+        mem_i on; `prefetch` the addresses of executed prfm; `next_pc` is the PC executed after
+        insts[stop-1] (-1 if unknown). Returns the new mem index."""
+        p, caches, ready, ring = self.p, self.caches, self.ready, self.ring
+        dw, depth, issue_limit, climit = p.decode_width, self.depth, p.issue_limit, p.commit_limit
+        window = self.window
+        shift = caches.line_shift
+        fetch_t, fetch_slots, last_line = self.fetch_t, self.fetch_slots, self.last_line
+        issue_t, issue_slots, commit_t, commit_slots = self.issue_t, self.issue_slots, self.commit_t, self.commit_slots
+        ring_i = self.ring_i
+        by_pc = self.stats.by_pc
+        for idx in range(start, stop):
+            si = insts[idx]
+            # ---- fetch
+            line = si.pc >> shift
+            if line != last_line:
+                pen = caches.inst_miss_penalty(line)
+                if pen:
+                    fetch_t += pen
+                    fetch_slots = 0
+                last_line = line
+            if fetch_slots >= dw:
+                fetch_t += 1
+                fetch_slots = 0
+            back = ring[ring_i] - depth     # in-flight window: wait for the entry to drain
+            if fetch_t < back:
+                fetch_t, fetch_slots = back, 0
+            f = fetch_t
+            fetch_slots += 1
+            # ---- issue
+            t = f + depth
+            if t < issue_t:
+                t = issue_t
+            for s in si.srcs:
+                r = ready[s]
+                if r > t:
+                    t = r
+            fu = si.fu
+            if fu == FU_FLOAT:
+                if t <= self.float_t:
+                    t = self.float_t + 1
+            elif fu == FU_MEM:
+                if t <= self.mem_t:
+                    t = self.mem_t + 1
+            elif fu == FU_MULT:
+                if t <= self.mult_t:
+                    t = self.mult_t + 1
+            elif fu == FU_DIV:
+                if t < self.div_free:
+                    t = self.div_free
+            elif fu == FU_MISC:
+                if t <= self.misc_t:
+                    t = self.misc_t + 1
+            if t == issue_t:
+                if issue_slots >= issue_limit:
+                    t += 1
+                    issue_slots = 1
+                else:
+                    issue_slots += 1
+            else:
+                issue_slots = 1
+            issue_t = t
+            if fu == FU_FLOAT:
+                self.float_t = t
+            elif fu == FU_MEM:
+                self.mem_t = t
+            elif fu == FU_MULT:
+                self.mult_t = t
+            elif fu == FU_DIV:
+                self.div_free = t + si.latency
+            elif fu == FU_MISC:
+                self.misc_t = t
+            # ---- execute
+            done = t + si.latency
+            if si.mem_bytes:
+                mem_i, pen = self._data_access(si, mem, mem_i, shift)
+                done += pen
+            elif si.is_prefetch:
+                if prefetch:
+                    caches.prefetch(prefetch.pop(0) >> shift)
+                self.stats.prefetches += 1
+            for d in si.dsts:
+                ready[d] = done
+            # ---- commit
+            if done > commit_t:
+                commit_t, commit_slots = done, 1
+            elif commit_slots >= climit:
+                commit_t += 1
+                commit_slots = 1
+            else:
+                commit_slots += 1
+            ring[ring_i] = commit_t
+            ring_i = ring_i + 1 if ring_i + 1 < window else 0
+            by_pc[si.pc] = by_pc.get(si.pc, 0) + 1
+            # ---- control flow
+            if si.is_branch:
+                nxt = next_pc if idx == stop - 1 else insts[idx + 1].pc
+                fetch_t, fetch_slots, last_line = self._branch(si, t, f, nxt, fetch_t, fetch_slots, last_line)
+        self.fetch_t, self.fetch_slots, self.last_line = fetch_t, fetch_slots, last_line
+        self.issue_t, self.issue_slots, self.commit_t, self.commit_slots = issue_t, issue_slots, commit_t, commit_slots
+        self.ring_i = ring_i
+        if stop > start:
+            self.stats.committed += stop - start
+            self.last_pc = insts[stop - 1].pc
+            self.last_fetch = f
+        return mem_i
+
+    def _data_access(self, si: StaticInst, mem: list, mem_i: int, shift: int) -> tuple[int, int]:
+        """Consume the hook records of one load/store; return (new index, miss penalty)."""
+        need, pen, last = si.mem_bytes, 0, -1
+        store = si.is_store
+        caches = self.caches
+        n = len(mem)
+        while need > 0 and mem_i < n:
+            addr, size = mem[mem_i]
+            mem_i += 1
+            need -= size
+            for line in {addr >> shift, (addr + size - 1) >> shift}:
+                if line != last:
+                    extra = caches.data_miss_penalty(line, store)
+                    if extra > pen:
+                        pen = extra
+                    last = line
+        if store:
+            self.stats.stores += 1
+            return mem_i, 0       # the store buffer hides the miss
+        self.stats.loads += 1
+        return mem_i, pen
+
+    def _branch(self, si: StaticInst, t: int, f: int, nxt: int, fetch_t: int, fetch_slots: int,
+                last_line: int) -> tuple[int, int, int]:
+        """Predict, compare with the executed outcome, and redirect fetch."""
+        stats = self.stats
+        stats.branches += 1
+        taken = nxt != si.pc + 4 if nxt >= 0 else False
+        if si.is_call:
+            self.ras.append(si.pc + 4)
+        if si.is_return:
+            predicted_ok = bool(self.ras) and self.ras.pop() == nxt
+            pred_taken = True
+        elif si.is_cond_branch:
+            stats.cond_branches += 1
+            counter = self.bimodal.get(si.pc, 1)
+            pred_taken = counter >= 2
+            self.bimodal[si.pc] = min(3, counter + 1) if taken else max(0, counter - 1)
+            predicted_ok = pred_taken == taken
+        else:
+            pred_taken = True
+            predicted_ok = si.target >= 0 or si.pc in self.bimodal
+            self.bimodal[si.pc] = 3
+        if not predicted_ok:
+            stats.mispredicts += 1
+            return max(fetch_t, t + self.redirect), 0, -1
+        if pred_taken and taken:
+            return max(fetch_t, f + self.taken_bubble), 0, last_line
+        return fetch_t, fetch_slots, last_line
+
+    # ---- SPARCE hooks into fetch
+    def upcoming_fetch_times(self, n: int) -> list[int]:
+        """Fetch cycles the next n sequential instructions would get, given the in-flight window
+        (exact for the first `execute_input_buffer` of them, decode-width rate beyond)."""
+        t, slots, out = self.fetch_t, self.fetch_slots, []
+        for j in range(n):
+            if slots >= self.p.decode_width:
+                t, slots = t + 1, 0
+            if j < self.window:
+                back = self.ring[(self.ring_i + j) % self.window] - self.depth
+                if t < back:
+                    t, slots = back, 0
+            out.append(t)
+            slots += 1
+        return out
+
+    def skip_fetch(self, resume_at: int, squashed: int) -> None:
+        """Fetch resumes at `resume_at` (a PSRU squash redirect); squashed insts were fetched."""
+        if resume_at > self.fetch_t:
+            self.fetch_t, self.fetch_slots = resume_at, 0
