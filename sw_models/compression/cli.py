@@ -1,0 +1,101 @@
+"""`axsim compress`: pruning in ultra-low precision DNNs (dissertation chapter 7).
+
+  axsim compress MODEL.onnx --sparsity 0.5,0.7,0.9 --bits 2,4,6,8 --out DIR
+  axsim compress MODEL.onnx --container OUT.axc --sparsity 0.9 --bits 2
+  axsim compress --unpack OUT.axc --model MODEL.onnx --onnx-out REBUILT.onnx
+  axsim compress --shipped mnistconv --out DIR      (builds the shipped model first)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+
+
+def _block(text: str) -> tuple[int, int]:
+    try:
+        m, n = text.lower().split("x")
+        return int(m), int(n)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a block like 32x32, got {text!r}")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("compress", help="CSC / Smap / cSmap sparse formats at ultra-low precision (ch. 7)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", nargs="?", help="ONNX model to prune, quantize and encode")
+    p.add_argument("--shipped", help="use a shipped model: mnistconv, alexnet, resnet18, resnet50, mobilenetv2, lstm")
+    p.add_argument("--sparsity", type=_floats, default=[0.5, 0.7, 0.9])
+    p.add_argument("--bits", type=_ints, default=[2, 4, 6, 8])
+    p.add_argument("--formats", default="csc,smap,csmap")
+    p.add_argument("--out", default="output/compress", help="output directory (resumable)")
+    p.add_argument("--alpha", type=_ints, default=[1, 2], help="cSmap grid: row strides")
+    p.add_argument("--beta", type=_ints, default=[1, 2], help="cSmap grid: column strides")
+    p.add_argument("--fc", type=_floats, default=[0.0, 0.5, 1.0], help="cSmap grid: care fraction of zeros")
+    p.add_argument("--block", type=_block, default=(32, 32), help="cSmap submatrix, e.g. 32x32")
+    p.add_argument("--index-bits", type=int, default=4, help="CSC zero-count precision I")
+    p.add_argument("--layer-sparsity", help="JSON file mapping layer name -> target sparsity")
+    p.add_argument("--container", help="write the compressed model (first sparsity and precision) here")
+    p.add_argument("--format", default="hybrid", help="container format: hybrid, csc, smap or csmap")
+    p.add_argument("--unpack", help="container to decode back into ONNX (needs --model-file and --onnx-out)")
+    p.add_argument("--onnx-out", help="where --unpack writes the rebuilt ONNX model")
+    p.add_argument("--no-plots", action="store_true")
+    p.set_defaults(func=main)
+
+
+def _model_path(args) -> str:
+    if args.shipped:
+        from .models import build_shipped
+        return str(build_shipped(args.shipped, Path(args.out) / "models"))
+    if not args.model:
+        raise ValueError("give an ONNX MODEL or --shipped NAME")
+    return args.model
+
+
+def main(args) -> int:
+    from .sweep import compress_to_container, run_sweep, unpack_container
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    bad = [f for f in formats if f not in ("csc", "smap", "csmap")]
+    if bad:
+        raise ValueError(f"unknown formats {bad}; choose from csc, smap, csmap")
+    if args.unpack:
+        if not (args.model and args.onnx_out):
+            raise ValueError("--unpack needs the original MODEL.onnx and --onnx-out")
+        unpack_container(args.unpack, args.model, args.onnx_out)
+        print(f"wrote {args.onnx_out}")
+        return 0
+    model = _model_path(args)
+    grid = (tuple(args.alpha), tuple(args.beta), tuple(args.fc))
+    if args.container:
+        summary = compress_to_container(model, args.container, args.sparsity[0], args.bits[0], args.format,
+                                        grid, args.block, args.index_bits)
+        print(json.dumps(summary, indent=1))
+        return 0
+    layer_sparsity = None
+    if args.layer_sparsity:
+        try:
+            layer_sparsity = json.loads(Path(args.layer_sparsity).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{args.layer_sparsity}: cannot read layer sparsities ({exc})") from exc
+    cells = run_sweep(model, args.sparsity, args.bits, args.out, formats, grid, args.block, args.index_bits,
+                      layer_sparsity, plots=not args.no_plots)
+    for c in cells:
+        h = c["hybrid"]
+        ratios = " ".join(f"{f}={v:.3f}" for f, v in h["ratios"].items())
+        print(f"sparsity {c['sparsity']:.2f} bits {c['bits']}: {ratios} hybrid={h['hybrid_layer_ratio']:.3f}")
+    print(f"results in {args.out}")
+    return 0

@@ -1,0 +1,118 @@
+"""Result tables and plots: the analogs of Fig. 7.3 (ratio heat map), Fig. 7.4 (storage breakdown of
+locations vs values) and Fig. 7.5 (best format per layer), plus the hybrid gains of §7.3.3.
+
+Every file is written atomically (temp file in the same directory, then os.replace).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_csv(path: str | Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    write_atomic(path, buf.getvalue())
+
+
+def write_json(path: str | Path, obj) -> None:
+    write_atomic(path, json.dumps(obj, indent=1, sort_keys=True))
+
+
+def _save_fig(fig, path: Path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    write_atomic(path, buf.getvalue())
+
+
+def plot_heatmap(network_rows: list[dict], path: Path, title: str) -> None:
+    """Fig. 7.3: rows = format x precision, columns = sparsity, colour = ratio (red < 1 < green)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
+    import numpy as np
+    sps = sorted({r["sparsity"] for r in network_rows})
+    keys = sorted({(r["format"], r["bits"]) for r in network_rows})
+    grid = np.full((len(keys), len(sps)), np.nan)
+    for r in network_rows:
+        grid[keys.index((r["format"], r["bits"])), sps.index(r["sparsity"])] = r["ratio"]
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(sps), 0.9 + 0.35 * len(keys)))
+    hi = max(float(np.nanmax(grid)), 1.01)
+    norm = TwoSlopeNorm(vmin=min(float(np.nanmin(grid)), 0.99), vcenter=1.0, vmax=hi)
+    ax.imshow(grid, cmap="RdYlGn", norm=norm, aspect="auto")
+    for i in range(len(keys)):
+        for j in range(len(sps)):
+            ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(sps)), [f"{s:.0%}" for s in sps])
+    ax.set_yticks(range(len(keys)), [f"{f} {b}b" for f, b in keys])
+    ax.set_xlabel("weight sparsity")
+    ax.set_title(title)
+    _save_fig(fig, path)
+    plt.close(fig)
+
+
+def plot_breakdown(network_rows: list[dict], path: Path, title: str) -> None:
+    """Fig. 7.4: location and value bits, normalised to the dense model of the same precision."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = sorted(network_rows, key=lambda r: (r["format"], r["sparsity"], r["bits"]))
+    labels = [f"{r['format']}\n{r['sparsity']:.0%} {r['bits']}b" for r in rows]
+    loc = [r["location_bits"] / r["dense_bits"] for r in rows]
+    val = [r["value_bits"] / r["dense_bits"] for r in rows]
+    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(rows)), 3.5))
+    ax.bar(range(len(rows)), loc, label="non-zero locations", color="tab:blue")
+    ax.bar(range(len(rows)), val, bottom=loc, label="non-zero values", color="tab:orange")
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xticks(range(len(rows)), labels, fontsize=6, rotation=90)
+    ax.set_ylabel("storage / dense")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    _save_fig(fig, path)
+    plt.close(fig)
+
+
+def plot_best_format(layer_rows: list[dict], path: Path, title: str) -> None:
+    """Fig. 7.5: per-layer compression ratio of each format (best marked) at one setting."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    layers = list(dict.fromkeys(r["layer"] for r in layer_rows))
+    fmts = sorted({r["format"] for r in layer_rows})
+    ratio = {(r["layer"], r["format"]): r["ratio"] for r in layer_rows}
+    fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(layers)), 3.5))
+    width = 0.8 / len(fmts)
+    for k, f in enumerate(fmts):
+        ax.bar(np.arange(len(layers)) + k * width, [ratio.get((l, f), 0) for l in layers], width, label=f)
+    for i, l in enumerate(layers):
+        best = max(fmts, key=lambda f: ratio.get((l, f), 0))
+        ax.text(i + fmts.index(best) * width, ratio[(l, best)], "*", ha="center")
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xticks(np.arange(len(layers)) + 0.4 - width / 2, layers, rotation=60, fontsize=7, ha="right")
+    ax.set_ylabel("compression ratio")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    _save_fig(fig, path)
+    plt.close(fig)
