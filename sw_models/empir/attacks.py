@@ -47,16 +47,16 @@ class AttackParams:
             raise ValueError("attack iterations must be >= 1")
 
 
-TABLE_8_2 = {"mnistconv": AttackParams(eps=0.3, alpha=0.01, steps=40, cw_steps=50),
-             "cifarconv": AttackParams(eps=0.1, alpha=0.01, steps=40, cw_steps=50)}
-
-
 def check_eps(eps: float, what: str = "epsilon") -> float:
     """Return eps if it is a finite number >= 0, else raise ValueError."""
     eps = float(eps)
     if not eps >= 0 or eps == float("inf"):
         raise ValueError(f"{what} must be a finite number >= 0, got {eps!r}")
     return eps
+
+
+TABLE_8_2 = {"mnistconv": AttackParams(eps=0.3, alpha=0.01, steps=40, cw_steps=50),
+             "cifarconv": AttackParams(eps=0.1, alpha=0.01, steps=40, cw_steps=50)}
 
 
 def ce_loss(model: Logits) -> Loss:

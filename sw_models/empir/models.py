@@ -10,10 +10,17 @@ CIFARconv: Conv(5x5x32), ReLU, MaxPool(3x3, s2), Conv(8x8x64), ReLU, AvgPool(3x3
 A low-precision member quantizes the weights of every conv/FC layer to `wbits` and every hidden
 activation to `abits` (eq. 8.1; the ReLU becomes DoReFa's clip to [0, 1]). The input image and the
 output logits stay in float. wbits = abits = 32 is the full-precision model.
+
+Table 8.1's networks have no batch normalisation, and DoReFa weights lie in [-1, 1]: summed over a
+fan-in of hundreds they saturate the [0, 1] activation clip and the member never trains. A quantized
+layer therefore multiplies its k-bit weights by the constant 1/sqrt(fan_in) (a fixed per-layer
+scalar, a shift in fixed point, not learned), which keeps pre-activations at the scale of the
+full-precision initialisation. The quantization levels themselves are exactly eq. 8.1's.
 """
 from __future__ import annotations
 
 import contextlib
+import math
 import pickle
 from pathlib import Path
 
@@ -35,7 +42,7 @@ class QConv2d(nn.Conv2d):
         self.wbits = check_bits(wbits, "weight bits")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, quantize_weight(self.weight, self.wbits), self.bias,
+        return F.conv2d(x, _scaled(self.weight, self.wbits), self.bias,
                         self.stride, self.padding, self.dilation, self.groups)
 
 
@@ -47,7 +54,14 @@ class QLinear(nn.Linear):
         self.wbits = check_bits(wbits, "weight bits")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, quantize_weight(self.weight, self.wbits), self.bias)
+        return F.linear(x, _scaled(self.weight, self.wbits), self.bias)
+
+
+def _scaled(w: torch.Tensor, wbits: int) -> torch.Tensor:
+    """Eq. 8.1's w_k times 1/sqrt(fan_in) (see the module docstring); w itself at 32 bits."""
+    if wbits == FULL_PRECISION:
+        return w
+    return quantize_weight(w, wbits) / math.sqrt(w[0].numel())
 
 
 class QAct(nn.Module):
