@@ -1,0 +1,122 @@
+"""`axsim run` and `axsim sweep`: the SPARCE engine's command-line jobs (dissertation §4.3-§4.4)."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from gem5_configs.params import MINOR_DEFAULT, SystemParams
+from kernels.build import KERNELS
+
+from .engine import SimulationError
+from .loader import LoadError
+from .stats import write_outputs
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="simulate a kernel (built, fed and checked) or a static AArch64 ELF")
+    run.add_argument("target", help=f"kernel name ({', '.join(KERNELS)}) or path to a static AArch64 ELF")
+    _common(run)
+    run.add_argument("--m", type=int)
+    run.add_argument("--n", type=int)
+    run.add_argument("--k", type=int)
+    run.add_argument("--c", type=int, help="dirconv input channels")
+    run.add_argument("--h", type=int, help="dirconv input height")
+    run.add_argument("--w", type=int, help="dirconv input width")
+    run.add_argument("--oc", type=int, help="dirconv output channels")
+    run.add_argument("--sparsity", type=float, default=0.5, help="fraction of zeros in the sparse operand")
+    run.add_argument("--sparce", choices=("on", "off"), default="on")
+    run.add_argument("--out", type=Path, default=Path("out/run"))
+    run.set_defaults(func=cmd_run)
+
+    sweep = sub.add_parser("sweep", help="baseline vs SPARCE over sparsities (Fig. 4.13 analog)")
+    sweep.add_argument("kernel", choices=sorted(KERNELS))
+    _common(sweep)
+    sweep.add_argument("--sparsity", default="0:0.9:0.1", help="START:STOP:STEP (inclusive) or a,b,c")
+    sweep.add_argument("--out", type=Path, default=None)
+    sweep.set_defaults(func=cmd_sweep)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shape", default="small", help="shape preset: small (default) or conv4 (AlexNet conv4)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sasa", choices=("hand", "compiled"), default=None,
+                   help="SASA table source (default: hand for dot/dirconv, compiled for sgemm)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a system parameter (gem5_configs/params.py), e.g. l1d.size_kb=32")
+    p.add_argument("--max-insts", type=int, default=None, help="stop a runaway program after N instructions")
+
+
+def system_params(pairs: list[str]) -> SystemParams:
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--param {pair!r}: expected KEY=VALUE")
+        overrides[key.strip()] = value.strip()
+    return MINOR_DEFAULT.with_overrides(overrides)
+
+
+def default_sasa(kernel: str, choice: str | None) -> str:
+    return choice or ("compiled" if kernel == "sgemm" else "hand")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    params = system_params(args.param)
+    if args.max_insts is not None and args.max_insts <= 0:
+        raise ValueError(f"--max-insts must be positive, got {args.max_insts}")
+    try:
+        if args.target in KERNELS:
+            return _run_kernel(args, params)
+        return _run_elf(args, params)
+    except (SimulationError, LoadError) as exc:
+        print(f"axsim run: error: {exc}")
+        return 1
+
+
+def _run_elf(args, params) -> int:
+    from .runner import simulate
+    result = simulate(Path(args.target), sparce=args.sparce == "on", params=params, max_insts=args.max_insts)
+    write_outputs(args.out, result.stats, result.descriptions, result.json_extra())
+    _summary(args.target, result.stats, None)
+    return 0
+
+
+def _run_kernel(args, params) -> int:
+    from .kernel_run import dims_for, run_kernel
+    dims = dims_for(args.target, args.shape, m=args.m, n=args.n, k=args.k, c=args.c, h=args.h,
+                    w=args.w, oc=args.oc)
+    sparce = args.sparce == "on"
+    run = run_kernel(args.target, dims, args.sparsity, args.seed, sparce=sparce,
+                     sasa=default_sasa(args.target, args.sasa) if sparce else "none",
+                     params=params, max_insts=args.max_insts)
+    check = {"bit_exact": run.bit_exact, "within_tolerance": run.ok, "max_abs_err": run.max_abs_err}
+    write_outputs(args.out, run.result.stats, run.result.descriptions,
+                  {**run.result.json_extra(), "check": check, "kernel": args.target, "dims": dims,
+                   "sparsity": args.sparsity, "seed": args.seed})
+    _summary(f"{args.target} {dims} sparsity={args.sparsity}", run.result.stats, check)
+    print(f"stats written to {args.out}/stats.txt and stats.json")
+    return 0 if run.ok else 1
+
+
+def _summary(what: str, s: dict, check: dict | None) -> None:
+    print(f"{what}: {s['simInsts']} insts, {s['system.cpu.numCycles']} cycles, "
+          f"CPI {s['system.cpu.cpi']:.3f}, host {s['hostInstRate']:,} inst/s")
+    print(f"  dcache miss rate {s['system.cpu.dcache.overallMissRate::total']:.4f}, "
+          f"SPARCE: {s['system.cpu.sparce.regionsSkipped']} regions / "
+          f"{s['system.cpu.sparce.instsSkipped']} insts skipped, "
+          f"{s['system.cpu.sparce.squashedInsts']} squashed")
+    if check is not None:
+        verdict = "bit-exact" if check["bit_exact"] else ("within tolerance" if check["within_tolerance"] else "MISMATCH")
+        print(f"  output vs numpy: {verdict} (max abs err {check['max_abs_err']:.3g})")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import parse_sparsities, run_sweep
+    params = system_params(args.param)
+    out = args.out or Path("out") / f"sweep-{args.kernel}-{args.shape}"
+    rows = run_sweep(args.kernel, args.shape, parse_sparsities(args.sparsity), out, seed=args.seed,
+                     sasa=default_sasa(args.kernel, args.sasa), params=params, max_insts=args.max_insts)
+    print(json.dumps(rows, indent=1))
+    print(f"CSV and plot in {out}")
+    return 0

@@ -1,0 +1,122 @@
+"""Baseline vs SPARCE over sparsity levels: the analog of dissertation Fig. 4.13 (§4.4.2).
+
+Each point runs the baseline kernel (SPARCE off) and the SPARCE kernel on the same random input
+(zeros at random positions in the sparse operand), checks both against numpy, and records
+normalized execution time and instructions beside the ideal line (1 - sparsity) and the energy
+ratio of analysis.energy. The CSV is rewritten atomically after every point and a rerun skips
+points already in it, so an interrupted sweep resumes.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from tqdm import tqdm
+
+from analysis.energy import energy_ratio
+from gem5_configs.params import MINOR_DEFAULT, SystemParams
+
+from .kernel_run import dims_for, make_inputs, run_kernel
+from .stats import atomic_write
+
+FIELDS = ["kernel", "shape", "sparsity", "seed", "base_cycles", "sparce_cycles", "base_insts",
+          "sparce_insts", "norm_time", "norm_insts", "ideal", "energy_ratio", "regions_skipped",
+          "insts_skipped", "squashed_insts", "outputs_identical"]
+
+
+def parse_sparsities(text: str) -> list[float]:
+    """'0:0.9:0.1' (inclusive) or '0,0.5,0.9'; every value must lie in [0, 1]."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(x) for x in text.split(":"))
+            if step <= 0:
+                raise ValueError
+            values = [round(start + i * step, 6) for i in range(int(round((stop - start) / step)) + 1)]
+        else:
+            values = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"bad --sparsity {text!r}: use START:STOP:STEP or a,b,c") from None
+    bad = [v for v in values if not 0.0 <= v <= 1.0]
+    if bad or not values:
+        raise ValueError(f"sparsity values {bad or values} outside [0, 1]")
+    return values
+
+
+def run_point(kernel: str, dims: dict, sparsity: float, seed: int, sasa: str,
+              params: SystemParams, max_insts: int | None) -> dict:
+    inputs = make_inputs(kernel, dims, sparsity, seed)
+    base = run_kernel(kernel, dims, sparce=False, sasa="none", params=params, max_insts=max_insts, inputs=inputs)
+    spar = run_kernel(kernel, dims, sparce=True, sasa=sasa, params=params, max_insts=max_insts, inputs=inputs)
+    if not (base.ok and spar.ok):
+        raise RuntimeError(f"{kernel} at sparsity {sparsity}: output differs from numpy "
+                           f"(baseline err {base.max_abs_err}, SPARCE err {spar.max_abs_err})")
+    b, s = base.result.stats, spar.result.stats
+    bc, sc = b["system.cpu.numCycles"], s["system.cpu.numCycles"]
+    return {"sparsity": sparsity, "seed": seed, "base_cycles": bc, "sparce_cycles": sc,
+            "base_insts": b["simInsts"], "sparce_insts": s["simInsts"],
+            "norm_time": round(sc / bc, 5), "norm_insts": round(s["simInsts"] / b["simInsts"], 5),
+            "ideal": round(1.0 - sparsity, 5), "energy_ratio": round(energy_ratio(sc, bc), 5),
+            "regions_skipped": s["system.cpu.sparce.regionsSkipped"],
+            "insts_skipped": s["system.cpu.sparce.instsSkipped"],
+            "squashed_insts": s["system.cpu.sparce.squashedInsts"],
+            "outputs_identical": bool((base.output.view("u4") == spar.output.view("u4")).all())}
+
+
+def run_sweep(kernel: str, shape: str, sparsities: list[float], out: Path, seed: int = 0,
+              sasa: str = "hand", params: SystemParams = MINOR_DEFAULT,
+              max_insts: int | None = None) -> list[dict]:
+    out = Path(out)
+    csv_path = out / "sweep.csv"
+    rows = _load_rows(csv_path, kernel, shape, seed)
+    dims = dims_for(kernel, shape)
+    todo = [s for s in sparsities if s not in {float(r["sparsity"]) for r in rows}]
+    for sparsity in tqdm(todo, desc=f"sweep {kernel}/{shape}", unit="pt"):
+        row = {"kernel": kernel, "shape": shape,
+               **run_point(kernel, dims, sparsity, seed, sasa, params, max_insts)}
+        rows.append(row)
+        rows.sort(key=lambda r: float(r["sparsity"]))
+        atomic_write(csv_path, _to_csv(rows))
+    plot_sweep(rows, out / "sweep.png", f"{kernel} ({shape})")
+    return rows
+
+
+def _load_rows(path: Path, kernel: str, shape: str, seed: int) -> list[dict]:
+    if not path.exists():
+        return []
+    with path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and (rows[0]["kernel"], rows[0]["shape"], int(rows[0]["seed"])) != (kernel, shape, seed):
+        raise ValueError(f"{path} holds a sweep of {rows[0]['kernel']}/{rows[0]['shape']} seed "
+                         f"{rows[0]['seed']}; use another --out to start a new one")
+    return rows
+
+
+def _to_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def plot_sweep(rows: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    xs = [100 * float(r["sparsity"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.plot(xs, [float(r["norm_time"]) for r in rows], "o-", label="execution time")
+    ax.plot(xs, [float(r["norm_insts"]) for r in rows], "s-", label="instructions executed")
+    ax.plot(xs, [float(r["ideal"]) for r in rows], "k:", label="ideal (1 - sparsity)")
+    ax.set_xlabel("sparsity of the sparse operand (%)")
+    ax.set_ylabel("normalized to baseline")
+    ax.set_ylim(0, 1.1)
+    ax.set_title(f"SPARCE scaling with sparsity: {title}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=130)
+    plt.close(fig)
+    tmp.replace(path)
