@@ -114,3 +114,21 @@ def _compile(sources: list[Path], defines: dict[str, int], extra: dict[str, str]
         if proc.returncode != 0:
             raise BuildError(f"cross build failed:\n{proc.stderr.strip()}")
         os.replace(out, elf)  # atomic: a cached ELF is always complete
+
+
+def build_snippet(body: str, data: str = "", extra: str = "", cache_dir: Path | None = None) -> Path:
+    """A static ELF whose _start runs `body` and exits: for timing micro-benchmarks and tests.
+
+    `data` goes into .data (label `snippet_data` marks its start), `extra` is appended verbatim
+    (e.g. a SASA table from isa_ext.asm.table_asm). sparce.inc is included."""
+    text = (f'#include "sparce.inc"\n    .data\n    .balign 64\n    .global snippet_data\nsnippet_data:\n{data}\n'
+            f"    .text\n    .global _start\n_start:\n{body}\n    mov x0, #0\n    mov x8, #93\n    svc #0\n{extra}\n")
+    key = hashlib.sha256((text + " ".join(CFLAGS)).encode()).hexdigest()[:16]
+    cache = Path(cache_dir or os.environ.get("AXSIM_CACHE", Path.home() / ".cache" / "axsim")) / "snippets"
+    elf = cache / f"snippet-{key}.elf"
+    if not elf.exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp) / "snippet.S"
+            src.write_text(text)
+            _compile([src], {}, {}, elf)
+    return elf

@@ -28,10 +28,15 @@ dc_pre_mac\e:
     .data
     .balign 16
     .global INP, KER, OUT, output_ptr, output_bytes
+    .balign 16
 INP:          .zero 4 * C * IH * IW
+    .balign 16
 KER:          .zero 4 * OC * C * KH * KW
+    .balign 16
 OUT:          .zero 4 * OC * OH * OW
+    .balign 16
 output_ptr:   .quad OUT
+    .balign 16
 output_bytes: .quad 4 * OC * OH * OW
 
     .text

@@ -15,11 +15,17 @@
     .data
     .balign 16
     .global N, INP, KER, OUT, output_ptr, output_bytes
+    .balign 16
 N:            .quad DOT_N
+    .balign 16
 INP:          .zero 4 * DOT_N
+    .balign 16
 KER:          .zero 4 * DOT_N
+    .balign 16
 OUT:          .zero 16
+    .balign 16
 output_ptr:   .quad OUT
+    .balign 16
 output_bytes: .quad 4
 
 // One element e: the KER load (region skipped when INP[e] == 0; its precedingPC, dot_pre_w<e>,
