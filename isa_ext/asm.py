@@ -44,8 +44,12 @@ def table_asm(label: str, rows: list[LabelledRow], max_entries: int | None = Non
     return "\n".join(lines)
 
 
-def sasa_ld_asm(table_label: str, scratch: str = "x16") -> str:
-    """Instructions that point `scratch` at the table and issue SASA-LD for all its entries."""
+def sasa_ld_asm(table_label: str, scratch: str = "x16", entries: int | None = None) -> str:
+    """Instructions that point `scratch` at the table and issue SASA-LD for all its entries.
+
+    GNU as needs the entry count as a constant when it assembles the `.inst`: pass `entries`, or
+    emit the table (which defines `<label>_entries`) earlier in the same file."""
+    count = str(entries) if entries is not None else f"{table_label}_entries"
     return (f"    adrp {scratch}, {table_label}\n"
             f"    add {scratch}, {scratch}, :lo12:{table_label}\n"
-            f"    sasa_ld {scratch}, {table_label}_entries\n")
+            f"    sasa_ld {scratch}, {count}\n")
