@@ -97,7 +97,7 @@ def _sparce_stats(put, s, enabled: bool) -> None:
 def format_stats(values: dict[str, float], descriptions: dict[str, str]) -> str:
     lines = ["", "---------- Begin Simulation Statistics ----------"]
     for name, value in values.items():
-        text = f"{value:.6f}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value)}"
+        text = f"{value:.12g}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value)}"
         lines.append(f"{name:<60} {text:>20}   # {descriptions.get(name, '')}")
     lines += ["", "---------- End Simulation Statistics   ----------", ""]
     return "\n".join(lines)
