@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from unicorn import (UC_ARCH_ARM64, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
+from unicorn import (UC_ARCH_ARM64, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_UNMAPPED, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
                      UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE, UC_MODE_ARM, Uc, UcError)
 from unicorn import arm64_const as A
 
@@ -203,7 +203,8 @@ class Engine:
         self._prefetch.append((base + si.prefetch_disp) & (1 << 64) - 1)
 
     def _on_unmapped(self, uc, access, addr, size, _value, _data) -> bool:
-        kind = {19: "fetch from", 20: "read from", 21: "write to"}.get(access, "access to")
+        kind = {UC_MEM_FETCH_UNMAPPED: "fetch from", UC_MEM_READ_UNMAPPED: "read from",
+                UC_MEM_WRITE_UNMAPPED: "write to"}.get(access, "access to")
         self._fault_addr = (addr, size, kind)
         return False
 

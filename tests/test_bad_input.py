@@ -1,0 +1,66 @@
+"""Bad input gets a clear error naming the file, symbol or PC and the cause, and no output (issue 2/3)."""
+import pytest
+
+from axsim.cli import main
+from kernels.build import build_snippet
+from sparce_sim.engine import SimulationError
+from sparce_sim.loader import LoadError, load_elf
+from sparce_sim.runner import simulate
+
+
+def test_non_aarch64_elf(tmp_path):
+    with pytest.raises(LoadError, match="not an AArch64 ELF"):
+        load_elf("/bin/sh")
+
+
+def test_corrupt_elf(tmp_path):
+    bad = tmp_path / "bad.elf"
+    bad.write_bytes(b"\x7fELF" + b"\x02\x01\x01" + b"\x00" * 9 + b"garbage")
+    with pytest.raises(LoadError, match="bad.elf"):
+        load_elf(bad)
+
+
+def test_missing_symbol():
+    elf = build_snippet("    nop\n")
+    with pytest.raises(LoadError, match="symbol 'NOPE' not found"):
+        simulate(elf, inputs={"NOPE": __import__("numpy").zeros(4)})
+
+
+def test_unmapped_access_names_pc_and_address():
+    elf = build_snippet("    mov x1, #0x10\n    ldr x2, [x1]\n")
+    with pytest.raises(SimulationError, match=r"PC 0x[0-9a-f]+: read from unmapped address 0x10"):
+        simulate(elf)
+
+
+def test_undefined_instruction():
+    elf = build_snippet("    nop\n    .inst 0x00000000\n")
+    with pytest.raises(SimulationError, match=r"PC 0x[0-9a-f]+: undefined instruction 0x00000000"):
+        simulate(elf)
+
+
+def test_instruction_limit_stops_runaway():
+    elf = build_snippet("1:\n    add x1, x1, #1\n    b 1b\n")
+    with pytest.raises(SimulationError, match="instruction limit of 5000 exceeded"):
+        simulate(elf, max_insts=5000)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "sgemm", "--m", "-4"], "must be positive"),
+    (["run", "dot", "--sparsity", "1.5"], "outside [0, 1]"),
+    (["run", "dot", "--param", "l1d.size_kb=-1"], "must be positive"),
+    (["run", "dot", "--param", "nosuch=1"], "unknown parameter"),
+    (["sweep", "dot", "--sparsity", "0:2:0.5"], "outside [0, 1]"),
+])
+def test_bad_parameters_exit_2_and_write_nothing(args, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(args + ["--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_runaway_from_cli_writes_nothing(tmp_path, capsys):
+    elf = build_snippet("1:\n    b 1b\n")
+    out = tmp_path / "out"
+    assert main(["run", str(elf), "--max-insts", "1000", "--out", str(out)]) == 1
+    assert "instruction limit" in capsys.readouterr().out
+    assert not out.exists()
