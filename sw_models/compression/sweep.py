@@ -19,10 +19,27 @@ from .quantize import check_bits
 from .report import plot_best_format, plot_breakdown, plot_heatmap, write_atomic, write_csv, write_json
 
 
+# (op type, input slots holding weight matrices); biases and BN parameters are not pruned
+_WEIGHT_SLOTS = {"Conv": (1,), "ConvTranspose": (1,), "Gemm": (0, 1), "MatMul": (0, 1), "LSTM": (1, 2),
+                 "GRU": (1, 2), "RNN": (1, 2), "Gather": (0,)}
+
+
+def _weight_names(model: onnx.ModelProto) -> set[str]:
+    names = set()
+    for node in model.graph.node:
+        for slot in _WEIGHT_SLOTS.get(node.op_type, ()):
+            if slot < len(node.input):
+                names.add(node.input[slot])
+    return names
+
+
 def model_weights(path: str | Path) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
-    """Load an ONNX file and its weight tensors (>= 2-D float initializers); error if none."""
+    """Load an ONNX file and the float initializers (>= 2-D) that feed a weight slot of
+    Conv/Gemm/MatMul/LSTM/GRU/RNN/Gather; error naming the file if there are none."""
     model = load_model(path)
-    weights = {k: v for k, v in get_weights(model).items() if np.issubdtype(v.dtype, np.floating)}
+    used = _weight_names(model)
+    weights = {k: v for k, v in get_weights(model).items()
+               if np.issubdtype(v.dtype, np.floating) and k in used}
     if not weights:
         raise OnnxModelError(f"{path}: no weight initializers (float tensors of 2 or more dimensions) to compress")
     return model, weights
