@@ -7,6 +7,8 @@
 // table (kernels/tables.py): skip tap e's KER load if INP == 0, its fmadd if INP or KER == 0.
 // Build parameters: C, IH, IW (padded input), OC, KH, KW (= 3, the AlexNet conv3-5 kernels).
 #include "sparce.inc"
+// @sparse x0      (SASA compiler: x0 points at INP, the sparse activations; see sasa_compiler/README.md)
+// @returns none
 
 #if KW != 3
 #error "dirconv is unrolled for KW == 3"

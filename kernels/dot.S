@@ -7,6 +7,8 @@
 // precedingPCs.
 // Build parameters: DOT_N (vector length, a multiple of 4).
 #include "sparce.inc"
+// @sparse x0      (SASA compiler: x0 points at INP, the sparse activations; see sasa_compiler/README.md)
+// @returns none
 
 #if DOT_N % 4
 #error "DOT_N must be a multiple of 4"

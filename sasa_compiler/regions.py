@@ -1,0 +1,313 @@
+"""Sparse sources, SpRF conditions, redundant regions and their precedingPCs (dissertation §4.1.3, §4.2).
+
+1. Sparse sources (Fig. 4.6c step 2): loads whose base register is an annotated sparse pointer or
+   is copied/offset from one (mov/add/sub). Each gives SpRF atoms: every 32-bit lane it loads, and
+   for a vector load also the whole register (Fig. 4.8's SpRF[v12]).
+2. Conditions: each atom alone, and `sparse | other` where a scalar product's other factor is in a
+   register (Fig. 4.2's r0|r1). AND of two atoms is representable in the table but not generated:
+   it only pays when the table overflows (see README).
+3. Windows: every run of instructions inside a basic block that `redundancy` proves skippable under
+   the condition. Its precedingPC is the instruction just before it in the same block, which makes
+   §4.1.3's rules hold by construction: a window may not start at a branch target or right after a
+   branch (the precedingPC would be a branch or another block), so such a run shows up as the window
+   one instruction shorter, whose precedingPC is the run's own first instruction. precedingPC must not
+   write the condition's registers either (the SpRF would still show the old value).
+4. Selection: a dynamic program per block picks non-overlapping windows maximising expected skipped
+   instructions = length x P(condition) x 10^loop depth, P from the modelled sparsity; a window whose
+   precedingPC is the last instruction of another chosen one is reached only when that one is not
+   skipped, so its value is discounted by (1 - P(other)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from isa_ext.encoding import CondOp, SpRFOperand
+
+from .cfg import Cfg
+from .errors import CompileWarning
+from .parse import Mem, Reg, RegList
+from .redundancy import (Evaluator, clear_cache, NegZeroProver, WindowResult, check_window, exit_check,
+                         hard_barrier, lane_units)
+from .semantics import V0, unit_name, v_all, x_unit
+
+
+@dataclass(frozen=True)
+class Atom:
+    reg: str                 # 'v8' / 'x5'
+    lane: int | None
+    prob: float              # modelled probability that it is zero
+    sparse: bool             # loaded from sparse data (else: the other factor of an OR)
+
+    def facts(self) -> int:
+        num = int(self.reg[1:])
+        if self.reg[0] == "x":
+            return x_unit(num)
+        return v_all(num) if self.lane is None else 1 << (V0 + 4 * num + self.lane)
+
+    def regs(self) -> int:
+        num = int(self.reg[1:])
+        return x_unit(num) if self.reg[0] == "x" else v_all(num)
+
+    def operand(self) -> SpRFOperand:
+        return SpRFOperand(self.reg, self.lane)
+
+    def __str__(self) -> str:
+        return str(self.operand())
+
+
+@dataclass(frozen=True)
+class Condition:
+    op: CondOp
+    atoms: tuple[Atom, ...]
+
+    @property
+    def prob(self) -> float:
+        if self.op == CondOp.SINGLE:
+            return self.atoms[0].prob
+        a, b = self.atoms[0].prob, self.atoms[1].prob
+        return 1 - (1 - a) * (1 - b) if self.op == CondOp.OR else a * b
+
+    def regs(self) -> int:
+        out = 0
+        for a in self.atoms:
+            out |= a.regs()
+        return out
+
+    def __str__(self) -> str:
+        sep = {CondOp.OR: " | ", CondOp.AND: " & "}.get(self.op, "")
+        return sep.join(str(a) for a in self.atoms)
+
+
+@dataclass
+class Region:
+    pre: int                  # instruction index of precedingPC
+    first: int
+    last: int
+    cond: Condition
+    saving: float             # expected instructions skipped per kernel run, relative units
+    needs_nz: set = field(default_factory=set)
+    absorbed: int = 0         # units whose (skipped) producer value is absorbed downstream
+    assumed_nz: bool = False  # relies on assume_no_negative_zero
+
+    @property
+    def length(self) -> int:
+        return self.last - self.first + 1
+
+
+@dataclass
+class Analysis:
+    atoms: list[Atom]
+    conditions: list[Condition]
+    sparse_loads: list[int]
+    regions: list[Region]
+    warnings: list[CompileWarning]
+    pointers: set[int]
+
+
+def sparse_pointers(cfg: Cfg) -> set[int]:
+    """X registers holding sparse pointers: the annotated ones and copies/offsets of them."""
+    regs = {int(name[1:]) for name, _ in cfg.prog.sparse}
+    changed = True
+    while changed:
+        changed = False
+        for inst in cfg.prog.insts:
+            ops = inst.operands
+            if inst.mnemonic in ("mov", "add", "sub") and len(ops) >= 2 and \
+               isinstance(ops[0], Reg) and isinstance(ops[1], Reg) and ops[0].kind == "x" and \
+               ops[1].kind == "x" and ops[1].num in regs and ops[0].num not in regs:
+                regs.add(ops[0].num)
+                changed = True
+    return regs
+
+
+def find_atoms(cfg: Cfg, pointers: set[int], sparsity: float) -> tuple[list[Atom], list[int]]:
+    atoms: dict[tuple[str, int | None], Atom] = {}
+    loads = []
+    for i, inst in enumerate(cfg.prog.insts):
+        mem = next((o for o in inst.operands if isinstance(o, Mem)), None)
+        if cfg.eff[i].kind != "load" or mem is None or mem.base.kind != "x" or mem.base.num not in pointers:
+            continue
+        loads.append(i)
+        for r in _data_regs(inst.operands):
+            for atom in _atoms_of(r, sparsity):
+                atoms.setdefault((atom.reg, atom.lane), atom)
+    return list(atoms.values()), loads
+
+
+def _data_regs(ops) -> list[Reg]:
+    out = []
+    for o in ops:
+        if isinstance(o, Mem):
+            break
+        out += list(o.regs) if isinstance(o, RegList) else [o] if isinstance(o, Reg) else []
+    return out
+
+
+def _atoms_of(r: Reg, s: float) -> list[Atom]:
+    if r.kind in ("x", "w"):
+        return [Atom(f"x{r.num}", None, s, True)]
+    lanes = lane_units(r) if r.kind in ("s", "v") else None
+    if not lanes:
+        return []
+    out = [Atom(f"v{r.num}", (u - V0) % 4, s, True) for u in lanes]
+    if len(lanes) > 1:
+        out.append(Atom(f"v{r.num}", None, s ** len(lanes), True))
+    return out
+
+
+def or_partners(cfg: Cfg, atoms: list[Atom], weight_sparsity: float) -> list[Condition]:
+    """sparse | other for scalar products whose one factor is a sparse atom (Fig. 4.2's r0|r1)."""
+    by_unit = {a.facts(): a for a in atoms if a.lane is not None and a.reg[0] == "v"}
+    conds: dict[tuple, Condition] = {}
+    for inst in cfg.prog.insts:
+        if inst.mnemonic not in ("fmul", "fmadd", "fmsub", "fnmul"):
+            continue
+        regs = [o for o in inst.operands if isinstance(o, Reg)]
+        if len(regs) < 3 or any(r.kind != "s" for r in regs[1:3]):
+            continue
+        units = [1 << lane_units(r)[0] for r in regs[1:3]]
+        for k in (0, 1):
+            if units[k] in by_unit and units[1 - k] not in by_unit:
+                other = Atom(f"v{regs[2 - k].num}", 0, weight_sparsity, False)
+                c = Condition(CondOp.OR, (by_unit[units[k]], other))
+                conds[(str(c),)] = c
+    return list(conds.values())
+
+
+def blocks(cfg: Cfg) -> list[tuple[int, int]]:
+    starts = sorted(cfg.leaders)
+    return [(s, (starts[k + 1] if k + 1 < len(starts) else cfg.n) - 1) for k, s in enumerate(starts)
+            if s < cfg.n]
+
+
+def atom_windows(cfg: Cfg, live_out: list[int], atom: Atom) -> dict[tuple[int, int], WindowResult]:
+    """All (first, last) windows valid under `atom` alone, with their proof obligations."""
+    facts, cond_regs = atom.facts(), atom.regs()
+    ev = Evaluator(facts)
+    out = {}
+    for start, end in blocks(cfg):
+        for first in range(start + 1, end + 1):
+            if (cfg.eff[first - 1].defs | cfg.eff[first - 1].partial_defs) & cond_regs:
+                continue                                      # precedingPC writes the condition
+            state: dict[int, str] = {}
+            nz: set = set()
+            for last in range(first, end + 1):
+                if hard_barrier(cfg, last, cond_regs):
+                    break
+                ev.step(cfg.prog.insts[last], cfg.eff[last], state, nz)
+                res = exit_check(cfg, live_out, last, state, facts, cond_regs, nz)
+                if res.ok and not check_window(cfg, live_out, first, last, 0, cond_regs).ok:
+                    out[(first, last)] = res
+    return out
+
+
+def analyse(cfg: Cfg, live_in: list[int], live_out: list[int], sparsity: float,
+            weight_sparsity: float, assume_no_negzero: bool) -> Analysis:
+    warnings: list[CompileWarning] = []
+    clear_cache()
+    pointers = sparse_pointers(cfg)
+    atoms, loads = find_atoms(cfg, pointers, sparsity)
+    _warn_unused(cfg, pointers, loads, warnings)
+    conds = [Condition(CondOp.SINGLE, (a,)) for a in atoms] + or_partners(cfg, atoms, weight_sparsity)
+    per_atom: dict[Atom, dict] = {}
+    for c in conds:
+        for a in c.atoms:
+            if a not in per_atom:
+                per_atom[a] = atom_windows(cfg, live_out, a)
+    prover = NegZeroProver(cfg)
+    cands = []
+    for c in conds:
+        cands += _condition_windows(cfg, live_in, c, per_atom, prover, assume_no_negzero)
+    regions = _select(cfg, cands)
+    return Analysis(atoms, conds, loads, regions, warnings, pointers)
+
+
+def _condition_windows(cfg: Cfg, live_in: list[int], c: Condition, per_atom: dict,
+                       prover: NegZeroProver, assume: bool) -> list[Region]:
+    keys = set(per_atom[c.atoms[0]])
+    for a in c.atoms[1:]:
+        keys &= set(per_atom[a])
+    out = []
+    for first, last in keys:
+        results = [per_atom[a][(first, last)] for a in c.atoms]
+        nz = set().union(*(r.needs_nz for r in results))
+        absorbed = 0
+        for r in results:
+            absorbed |= r.absorbed
+        proven = all(prover.never_negzero(i, lane) for i, lane in nz)
+        if not proven and not assume:
+            continue
+        if absorbed and not _zero_init_ok(cfg, live_in, absorbed):
+            continue
+        freq = 10 ** cfg.depth[first]
+        bonus = 1e-6 if c.op == CondOp.OR else 0.0
+        out.append(Region(first - 1, first, last, c, (last - first + 1) * (c.prob + bonus) * freq,
+                          nz, absorbed, assumed_nz=not proven))
+    return out
+
+
+def zero_init_regs(absorbed: int) -> list[int]:
+    """V registers whose skipped producers must not leave a caller's stale value behind."""
+    return sorted({(u - V0) // 4 for u in range(V0, V0 + 128) if absorbed >> u & 1})
+
+
+def _zero_init_ok(cfg: Cfg, live_in: list[int], absorbed: int) -> bool:
+    if absorbed & ((1 << V0) - 1):
+        return False                        # a skipped integer producer: no safe stale value
+    regs = zero_init_regs(absorbed)
+    return all(not live_in[e] & v_all(r) for e in cfg.entries for r in regs)
+
+
+def _select(cfg: Cfg, cands: list[Region]) -> list[Region]:
+    by_first: dict[int, list[Region]] = {}
+    for r in cands:
+        by_first.setdefault(r.first, []).append(r)
+    chosen: list[Region] = []
+    for start, end in blocks(cfg):
+        chosen += _select_block(start, end, by_first)
+    return sorted(chosen, key=lambda r: r.first)
+
+
+def _select_block(start: int, end: int, by_first: dict[int, list[Region]]) -> list[Region]:
+    # best[i]: {p_of_region_ending_at_i-1: (value, back)}; back = (prev_i, prev_p, region|None)
+    best: list[dict[float, tuple[float, tuple]]] = [dict() for _ in range(end - start + 2)]
+    best[0][0.0] = (0.0, None)
+    for i in range(start, end + 1):
+        k = i - start
+        if not best[k]:
+            continue
+        top_p, (top_v, _) = max(best[k].items(), key=lambda kv: kv[1][0])
+        _relax(best[k + 1], 0.0, top_v, (k, top_p, None))
+        for r in by_first.get(i, []):
+            for q, (v, _) in best[k].items():
+                _relax(best[r.last - start + 1], r.cond.prob, v + r.saving * (1 - q), (k, q, r))
+    k, p = end - start + 1, max(best[end - start + 1].items(), key=lambda kv: kv[1][0])[0]
+    out = []
+    while best[k][p][1] is not None:
+        pk, pp, region = best[k][p][1]
+        if region is not None:
+            out.append(region)
+        k, p = pk, pp
+    return out
+
+
+def _relax(slot: dict, p: float, value: float, back: tuple) -> None:
+    if p not in slot or value > slot[p][0] + 1e-12:
+        slot[p] = (value, back)
+
+
+def _warn_unused(cfg: Cfg, pointers: set[int], loads: list[int], warnings: list) -> None:
+    used = set()
+    for i in loads:
+        mem = next(o for o in cfg.prog.insts[i].operands if isinstance(o, Mem))
+        used.add(mem.base.num)
+    for name, origin in cfg.prog.sparse:
+        derived = {n for n in pointers if n in used}
+        if not derived:
+            warnings.append(CompileWarning(origin, f"@sparse pointer {name} is never used by a load "
+                                                   "(no sparse sources: nothing will be skipped)"))
+            break
+
+
+def describe_units(mask: int) -> list[str]:
+    return [unit_name(u) for u in range(162) if mask >> u & 1]

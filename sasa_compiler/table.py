@@ -1,0 +1,96 @@
+"""Fitting the chosen regions into the hardware SASA table (dissertation §4.1.3, Table 4.1: 20 entries).
+
+Policies when a kernel needs more entries than the table holds:
+* `reload` (default): split the code into segments at `// @sasa_reload` points, or, if there are none,
+  at the boundaries of outermost loops; adjacent segments are merged while they fit. Each segment
+  gets its own table, loaded by a SASA-LD at its start (before a loop header's label, so it runs
+  once, not per iteration). A segment that still overflows keeps its highest-saving entries.
+* `rank`: one table loaded at entry, keeping the entries with the highest expected saving.
+* `strict`: never drop an entry; segments only at `// @sasa_reload` points; overflow is an error.
+Which table is loaded never affects correctness: every entry is sound wherever it is loaded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .cfg import Cfg
+from .errors import CompileError
+from .regions import Region
+
+SCRATCH_ORDER = [16, 17, 9, 10, 11, 12, 13, 14, 15, 18, 8, 7, 6, 5, 4, 3, 2, 1, 0]
+
+
+@dataclass
+class Segment:
+    start: int                  # first instruction index
+    end: int                    # last instruction index
+    regions: list[Region] = field(default_factory=list)
+    dropped: list[Region] = field(default_factory=list)
+    before_label: bool = False  # insert SASA-LD before the labels of `start` (a loop preheader)
+    scratch: int = 16
+
+
+def plan(cfg: Cfg, regions: list[Region], size: int, policy: str, live_in: list[int]) -> list[Segment]:
+    if policy not in ("reload", "rank", "strict"):
+        raise CompileError(None, f"unknown overflow policy {policy!r} (reload, rank or strict)")
+    if len(regions) <= size or policy == "rank":
+        segs = [Segment(0, cfg.n - 1, list(regions))]
+    else:
+        cuts = sorted({i for i, _ in cfg.prog.reloads if 0 < i < cfg.n})
+        if not cuts and policy == "reload":
+            cuts = _loop_cuts(cfg)
+        segs = _merge(_segments(cfg, cuts, regions), size)
+    for seg in segs:
+        if len(seg.regions) > size:
+            if policy == "strict":
+                r = seg.regions[size]
+                raise CompileError(cfg.prog.insts[r.first].origin,
+                                   f"SASA table overflow: {len(seg.regions)} entries are needed between "
+                                   f"{cfg.prog.insts[seg.start].origin.site()} and "
+                                   f"{cfg.prog.insts[seg.end].origin.site()} but the table holds {size}, and "
+                                   "there is no reload point (add `// @sasa_reload` or use --overflow rank)")
+            keep = sorted(seg.regions, key=lambda r: (-r.saving, r.first))[:size]
+            seg.dropped = [r for r in seg.regions if r not in keep]
+            seg.regions = sorted(keep, key=lambda r: r.first)
+        seg.before_label = seg.start in {h for h, _ in cfg.loops}
+        seg.scratch = _scratch(cfg, live_in, seg)
+    return segs
+
+
+def _loop_cuts(cfg: Cfg) -> list[int]:
+    cuts = set()
+    spans = []
+    for header, latch in cfg.loops:
+        spans.append((header, latch))
+    for header, latch in spans:
+        if not any(h < header and l >= latch for h, l in spans if (h, l) != (header, latch)):
+            cuts.update({header, latch + 1})
+    return sorted(c for c in cuts if 0 < c < cfg.n)
+
+
+def _segments(cfg: Cfg, cuts: list[int], regions: list[Region]) -> list[Segment]:
+    bounds = [0] + cuts + [cfg.n]
+    segs = [Segment(a, b - 1) for a, b in zip(bounds, bounds[1:]) if a < b]
+    for r in regions:
+        next(s for s in segs if s.start <= r.pre <= s.end).regions.append(r)
+    return segs
+
+
+def _merge(segs: list[Segment], size: int) -> list[Segment]:
+    out = [segs[0]]
+    for seg in segs[1:]:
+        if len(out[-1].regions) + len(seg.regions) <= size or not seg.regions:
+            out[-1].end = seg.end
+            out[-1].regions += seg.regions
+        else:
+            out.append(seg)
+    return out
+
+
+def _scratch(cfg: Cfg, live_in: list[int], seg: Segment) -> int:
+    at = [seg.start] if seg.start else cfg.entries
+    for reg in SCRATCH_ORDER:
+        if all(not live_in[i] >> reg & 1 for i in at):
+            return reg
+    raise CompileError(cfg.prog.insts[seg.start].origin,
+                       "no free X register to hold the SASA table address for SASA-LD here")
