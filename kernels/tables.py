@@ -24,11 +24,12 @@ def dot_table() -> list[LabelledRow]:
 def dirconv_table() -> list[LabelledRow]:
     rows = []
     for e, inp in enumerate(_DC_INP):
-        rows.append(LabelledRow(f"dc_pre_w{e}", 1, CondOp.SINGLE, (inp,), f"kx={e}: KER load"))
-        rows.append(LabelledRow(f"dc_pre_mac{e}", 1, CondOp.OR, (inp, _KER), f"kx={e}: fmadd"))
+        rows.append(LabelledRow(f"dc_pre_w{e}", 1, CondOp.SINGLE, (inp,), f"tap {e}: KER load"))
+        rows.append(LabelledRow(f"dc_pre_mac{e}", 1, CondOp.OR, (inp, _KER), f"tap {e}: fmadd"))
     return rows
 
 
-_DC_INP = [SpRFOperand(r, 0) for r in ("v0", "v4", "v5")]   # the three hoisted INP loads of a row
+_DC_INP = [SpRFOperand(r, 0) for r in ("v0", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19")]
+# ^ the nine hoisted INP loads of a 3x3 window
 
 HAND_TABLES = {"dot": dot_table, "dirconv": dirconv_table}
