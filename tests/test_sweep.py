@@ -1,0 +1,39 @@
+"""`axsim sweep`: CSV + plot, ideal line, energy, and resume after an interruption (issue 3)."""
+import csv
+
+import pytest
+
+from analysis.energy import CORE_MW, SPARCE_MW, energy_ratio
+from sparce_sim.sweep import parse_sparsities, run_sweep
+
+
+def test_parse_sparsities():
+    assert parse_sparsities("0:0.9:0.1") == pytest.approx([i / 10 for i in range(10)])
+    assert parse_sparsities("0.2,0.5") == [0.2, 0.5]
+    with pytest.raises(ValueError):
+        parse_sparsities("0:1.5:0.5")
+
+
+def test_sweep_writes_csv_plot_and_resumes(tmp_path, monkeypatch):
+    run_sweep("dot", "small", [0.0], tmp_path)
+    path = tmp_path / "sweep.csv"
+    rows = list(csv.DictReader(path.open()))
+    rows[0]["base_cycles"] = "123456789"            # a sentinel: a resumed sweep must keep it
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    out = run_sweep("dot", "small", [0.0, 0.6], tmp_path)
+    assert [float(r["sparsity"]) for r in out] == [0.0, 0.6]
+    again = list(csv.DictReader(path.open()))
+    assert again[0]["base_cycles"] == "123456789"
+    hi = again[1]
+    assert float(hi["ideal"]) == pytest.approx(0.4)
+    assert float(hi["norm_time"]) < 1.0 and hi["outputs_identical"] == "True"
+    assert float(hi["energy_ratio"]) == pytest.approx(
+        float(hi["sparce_cycles"]) * (CORE_MW + SPARCE_MW) / (float(hi["base_cycles"]) * CORE_MW), rel=1e-4)
+    assert (tmp_path / "sweep.png").stat().st_size > 0
+
+
+def test_energy_ratio_formula():
+    assert energy_ratio(100, 100) == pytest.approx((CORE_MW + SPARCE_MW) / CORE_MW)
