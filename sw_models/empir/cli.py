@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,10 @@ def _bit_pair(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"bit pair must look like W:A (e.g. 2:4), got {text!r}")
     return w, a
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def register(subparsers) -> None:
@@ -78,7 +83,8 @@ def cmd_train(args) -> int:
     from .pipeline import train_all
     torch.set_num_threads(1)
     arch, *data = _data(args)
-    records = train_all(args.out, data, arch, args.bits, args.seeds, args.defense, args.epochs)
+    records = train_all(args.out, data, arch, args.bits, args.seeds, args.defense, args.epochs,
+                        _log)
     print(json.dumps([{k: r[k] for k in ("name", "clean_acc")} for r in records], indent=1))
     return 0
 
@@ -88,7 +94,7 @@ def cmd_search(args) -> int:
     torch.set_num_threads(1)
     arch, _, _, x, y = _data(args)
     res = run_search(args.out, x, y, default_params(arch), args.m, args.n, args.method,
-                     args.n_search, args.max_overhead, args.max_clean_drop)
+                     args.n_search, args.max_overhead, args.max_clean_drop, _log)
     print(json.dumps(res["best"], indent=1))
     return 0
 
@@ -99,7 +105,7 @@ def cmd_evaluate(args) -> int:
     if args.members:
         return _evaluate_onnx(args, x, y)
     from .pipeline import default_params, run_evaluate
-    res = run_evaluate(args.out, x, y, default_params(arch), args.n_eval)
+    res = run_evaluate(args.out, x, y, default_params(arch), args.n_eval, log=_log)
     rows = {k: {m: v[m] for m in ("clean", "cw", "fgsm", "bim", "pgd", "average", "adaptive_worst")
                 if m in v} for k, v in res["table"].items()}
     print(json.dumps({"table": rows, "onnx": res["onnx"]}, indent=1))
