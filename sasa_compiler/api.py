@@ -54,6 +54,7 @@ class Options:
     sparsity: float = 0.5
     weight_sparsity: float = 0.0
     assume_no_negzero: bool = False
+    ignore_annotations: bool = False      # use only `sparse` (e.g. to study another operand order)
 
 
 def compile_file(src: Path, out: Path, listing: Path | None = None, params: SystemParams = MINOR_DEFAULT,
@@ -65,6 +66,8 @@ def compile_file(src: Path, out: Path, listing: Path | None = None, params: Syst
     if not src.exists():
         raise FileNotFoundError(f"{src}: no such file")
     prog = parse_program(expand(preprocess(src, opts.defines)))
+    if opts.ignore_annotations:
+        prog.sparse.clear()
     _add_cli_sparse(prog, opts.sparse)
     if not prog.sparse:
         raise CompileError(f"{src}:1", "no sparse pointer annotated: add `// @sparse REG` or pass --sparse REG")

@@ -77,7 +77,8 @@ def build_cfg(prog: Program, ret_uses: int | None = None) -> Cfg:
     for i, ss in enumerate(succ):
         for t in ss:
             cfg.pred[t].append(i)
-    cfg.entries = sorted({i for name, i in prog.labels.items() if name in prog.globals and i < n} or {0})
+    named = prog.functions or prog.globals      # `.type X, %function` labels; else global labels
+    cfg.entries = sorted({i for name, i in prog.labels.items() if name in named and i < n} or {0})
     cfg.leaders = {0} | targets | set(cfg.entries) | {i + 1 for i, e in enumerate(eff)
                                                        if e.kind in ("branch", "ret", "call", "svc") and i + 1 < n}
     cfg.leaders |= {i for i, _ in prog.reloads if i < n}

@@ -114,6 +114,7 @@ class Program:
     numeric_labels: list[tuple[str, int]] = field(default_factory=list)  # ('1', inst index)
     globals: set[str] = field(default_factory=set)
     returns: str | None = None                                          # from `// @returns`
+    functions: set[str] = field(default_factory=set)                    # `.type X, %function`
 
 
 _LABEL = re.compile(r"\s*([A-Za-z_.$][\w.$]*|\d+)\s*:(?!:)")
@@ -301,6 +302,8 @@ def _directive(prog: Program, word: str, rest: str, sl: SourceLine, section: str
                                       "SASA-instrumented?)")
     if word in (".global", ".globl"):
         prog.globals.update(n.strip() for n in rest.split(","))
+    if word == ".type" and "function" in rest:
+        prog.functions.add(rest.split(",")[0].strip())
     section, stack = _section(word, rest, section, stack)
     prog.statements.append(Statement("directive", f"{word} {rest}".strip(), sl.origin, section))
     return section, stack

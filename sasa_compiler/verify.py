@@ -1,0 +1,111 @@
+"""`--verify`: the soundness oracle of issue 4 (dissertation §4.1: skipping must not change results).
+
+A compiled kernel is built and run on the engine (sparce_sim) over random sparse inputs, with
+SPARCE on and off; the outputs must be bit-identical to each other and to the uncompiled baseline.
+Any mismatch is a compiler bug: the report names the input (kernel, shape, sparsity, seed), the
+differing output elements and the SASA entries that skipped in that run (precedingPCs read back from
+the table in the ELF and matched to the listing's rows).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from elftools.elf.elffile import ELFFile
+
+from isa_ext.encoding import ENTRY_BYTES, decode_table
+from kernels.build import KERNELS, build
+
+
+@dataclass
+class VerifyCase:
+    sparsity: float
+    seed: int
+    identical: bool
+    skipped: int
+    cycles_on: float
+    cycles_off: float
+    detail: str = ""
+
+
+def kernel_for_source(src: Path) -> str:
+    """The kernels.build kernel whose source file is `src` (by file name)."""
+    for name, spec in KERNELS.items():
+        if Path(src).name in spec.sources:
+            return name
+    raise ValueError(f"--verify needs a kernel known to kernels.build (one of "
+                     f"{', '.join(KERNELS)}); {Path(src).name} is not one of their sources")
+
+
+def table_pcs(elf: Path) -> list[int]:
+    """precedingPCs of every SASA table in the ELF, in table then row order."""
+    pcs = []
+    with open(elf, "rb") as fh:
+        f = ELFFile(fh)
+        symtab = f.get_section_by_name(".symtab")
+        tables = sorted((s.name, s["st_value"]) for s in symtab.iter_symbols() if s.name.startswith("sasa_table_")
+                        and not s.name.endswith("_entries"))
+        counts = {s.name[:-len("_entries")]: s["st_value"] for s in symtab.iter_symbols()
+                  if s.name.startswith("sasa_table_") and s.name.endswith("_entries")}
+        for name, addr in tables:
+            raw = _read(f, addr, counts.get(name, 0) * ENTRY_BYTES)
+            pcs += [e.preceding_pc for e in decode_table(raw)] if raw else []
+    return pcs
+
+
+def _read(f: ELFFile, addr: int, size: int) -> bytes:
+    for seg in f.iter_segments():
+        if seg["p_type"] == "PT_LOAD" and seg["p_vaddr"] <= addr < seg["p_vaddr"] + seg["p_filesz"]:
+            off = addr - seg["p_vaddr"]
+            return seg.data()[off:off + size]
+    return b""
+
+
+def verify(kernel: str, compiled: Path, listing: dict, dims: dict[str, int],
+           sparsities: list[float], seeds: list[int]) -> list[VerifyCase]:
+    """Run baseline, compiled+SPARCE off and compiled+SPARCE on for every (sparsity, seed)."""
+    from sparce_sim.kernel_run import build_params, make_inputs, reference, to_memory
+    from sparce_sim.runner import simulate
+    spec = KERNELS[kernel]
+    params = build_params(kernel, dims)
+    base = build(kernel, params, "none")
+    src_name = next(s for s in spec.sources if s.endswith(".S") and s != "crt0.S"
+                    and Path(listing["source"]).name == s)
+    elf = build(kernel, params, "source", replace={src_name: Path(compiled)})
+    pcs = table_pcs(elf)
+    cases = []
+    for s in sparsities:
+        for seed in seeds:
+            inputs = make_inputs(kernel, dims, s, seed)
+            size = reference(kernel, inputs).size
+            mem = {k: to_memory(v) for k, v in inputs.items()}
+            want = {spec.output: ((size,), np.float32)}
+            r0 = simulate(base, mem, want, sparce=False)
+            r_off = simulate(elf, mem, want, sparce=False)
+            r_on = simulate(elf, mem, want, sparce=True)
+            cases.append(_compare(s, seed, spec.output, r0, r_off, r_on, pcs, listing))
+    return cases
+
+
+def _compare(s, seed, out, r0, r_off, r_on, pcs, listing) -> VerifyCase:
+    a, b, c = (r.outputs[out].view(np.uint32) for r in (r0, r_off, r_on))
+    same = bool(np.array_equal(a, b) and np.array_equal(a, c))
+    detail = ""
+    if not same:
+        bad = np.nonzero((a != c) | (a != b))[0][:8]
+        used = [f"entry {pcs.index(pc)} ({_entry_text(listing, pcs.index(pc))}) skipped {n}x"
+                for pc, n in sorted(r_on.skips_by_pc.items()) if pc in pcs]
+        detail = (f"MISMATCH at sparsity {s}, seed {seed}: output elements {bad.tolist()} differ "
+                  f"(baseline {a[bad].view(np.float32).tolist()}, SPARCE on {c[bad].view(np.float32).tolist()}); "
+                  f"entries that skipped: {'; '.join(used) or 'none'}")
+    skipped = int(r_on.stats.get("system.cpu.sparce.instsSkipped", 0))
+    return VerifyCase(s, seed, same, skipped, r_on.stats.get("system.cpu.numCycles", 0),
+                      r0.stats.get("system.cpu.numCycles", 0), detail)
+
+
+def _entry_text(listing: dict, k: int) -> str:
+    if k >= len(listing["entries"]):
+        return "?"
+    e = listing["entries"][k]
+    return f"skip {e['instsToSkip']} at {e['region_origin']} if {e['condition']['text']}"
