@@ -118,7 +118,7 @@ def _analyse_twice(prog: Program, ret: int, params: SystemParams, opts: Options)
         if dist is not None and dist < d_min and cfg.block_of(producer) == cfg.block_of(r.pre):
             hoists.add(first.insts[producer].uid)
     if needed == cands and not hoists:
-        return first, cfg, live_in, res, [n for n in split_notes if any(str(u) for u in needed)]
+        return first, cfg, live_in, res, split_notes
     second, notes = split_post_index(prog, needed)
     cfg2 = build_cfg(second, ret)
     third, hoist_notes = hoist(second, cfg2, hoists)
