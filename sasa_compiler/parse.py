@@ -344,4 +344,5 @@ def reparse(prog: Program, statements: list[Statement]) -> Program:
     olds = [st.inst for st in statements if st.inst is not None]
     for inst, old in zip(new.insts, olds):
         inst.uid, inst.note = old.uid, old.note
+    new.sparse, new.returns = list(prog.sparse), prog.returns     # incl. --sparse / ignored ones
     return new
