@@ -139,3 +139,12 @@ def test_corrupt_csmap_stream_is_detected():
     data = enc.to_bytes()
     with pytest.raises(ValueError):
         CsmapEncoded.from_bytes(data[:5], 32, 32, 4, enc.params, enc.channels, enc.values.size, enc.raw.size)
+
+
+def test_csmap_stores_raw_blocks_when_compression_cannot_pay_off():
+    codes = sparse_codes(40, 36, 0.3, seed=4)        # dense map, 8-bit values: bypass wins
+    enc = encode_csmap(codes, 8, CsmapParams(fc=0.0, block=(16, 16)))
+    assert enc.bypass.all() and enc.inputs.size == 0 and enc.spurious == 0
+    assert enc.location_bits == enc.bypass.size + 40 * 36
+    assert np.array_equal(decode_map(enc), codes != 0)
+    assert np.array_equal(decode_csmap(enc), codes)

@@ -142,7 +142,13 @@ def solve_blocks(sm_blocks: np.ndarray, valid: np.ndarray, layout: Layout, dec: 
     n_vars = dec.n_inputs
     g_flat = g.reshape(-1, g.shape[-1])
     cell = layout.cell_ids().ravel()
-    soft_cap = (n_vars + 16) if params.prefer else 0
+    if n_vars >= layout.bm * layout.bn:        # no gain possible over the raw block: bypass all
+        return SolveResult(np.zeros((b, n_vars), np.uint8), np.ones(b, bool), 0, 0)
+    # about two soft rows per free input suffice for the greedy fill; more only costs time
+    ones_zeros = sm_blocks.reshape(b, -1), valid.reshape(b, -1)
+    min_hard = int(((ones_zeros[0] == 1) & ones_zeros[1]).sum(axis=1).min()
+                   + params.fc * ((ones_zeros[0] == 0) & ones_zeros[1]).sum(axis=1).min())
+    soft_cap = min(n_vars, 2 * max(0, n_vars - min_hard)) + 16 if params.prefer else 0
     hard, soft = _care_rows(sm_blocks, valid, rng, params.fc, soft_cap)
     n_rows = max(len(h) for h in hard) + max([len(s) for s in soft] + [0])
     rows = np.zeros((b, max(n_rows, 1), g.shape[-1]), dtype=np.uint64)
@@ -242,14 +248,16 @@ class CsmapEncoded:
         return cls(m, n, bits, params, channels, bypass, inputs, raw, values)
 
 
-def _choose_channels(padded, lay, params, bits, rng) -> int:
-    """E minimising estimated bits on a sample of blocks (bypass and spurious 1s included)."""
+def _choose_channels(padded, lay, params, bits, rng) -> tuple[int, bool]:
+    """E minimising estimated bits on a sample of blocks (bypass and spurious 1s included), and
+    whether compressing beats storing every block raw on that sample."""
     sample = np.sort(rng.choice(lay.n_blocks, size=min(lay.n_blocks, 24), replace=False))
     blocks, valid = lay.blocks(padded, sample)
     ones = (blocks & valid).sum(axis=(1, 2))
     zeros = ((blocks == 0) & valid).sum(axis=(1, 2))
     e_max = min(128, max(1, -(-lay.bm * lay.bn // lay.cycles)))
     e = max(1, min(e_max, int(np.mean(ones + params.fc * zeros)) // lay.cycles))
+    raw_cost = len(sample) + valid.sum()
     best, best_cost, worse = e, np.inf, 0
     while e <= e_max and worse < 2:
         dec = make_decompressor(lay, e, params)
@@ -261,7 +269,7 @@ def _choose_channels(padded, lay, params, bits, rng) -> int:
         else:
             worse += 1
         e += 1
-    return best
+    return best, best_cost < raw_cost
 
 
 def encode_csmap(codes: np.ndarray, bits: int, params: CsmapParams = CsmapParams(),
@@ -275,13 +283,17 @@ def encode_csmap(codes: np.ndarray, bits: int, params: CsmapParams = CsmapParams
     sm = (codes != 0).astype(np.uint8)
     padded = lay.padded(sm)
     rng = np.random.default_rng(params.seed)
-    channels = params.channels or _choose_channels(padded, lay, params, bits, rng)
+    worthwhile = True
+    if params.channels:
+        channels = params.channels
+    else:
+        channels, worthwhile = _choose_channels(padded, lay, params, bits, rng)
     dec = make_decompressor(lay, channels, params)
-    g = dec.symbolic()
+    g = dec.symbolic() if worthwhile else None
     bypass = np.zeros(lay.n_blocks, dtype=bool)
-    inputs, raws = [], []
+    inputs, raws = [np.zeros((0, dec.n_inputs), np.uint8)], []
     spurious = spurious_plain = 0
-    for start in range(0, lay.n_blocks, chunk):
+    for start in range(0, lay.n_blocks if worthwhile else 0, chunk):
         which = np.arange(start, min(start + chunk, lay.n_blocks))
         blocks, valid = lay.blocks(padded, which)
         res = solve_blocks(blocks, valid, lay, dec, g, params, rng)
@@ -290,6 +302,9 @@ def encode_csmap(codes: np.ndarray, bits: int, params: CsmapParams = CsmapParams
         raws.extend(blocks[k][valid[k]] for k in np.flatnonzero(res.failed))
         spurious += res.spurious
         spurious_plain += res.spurious_plain
+    if not worthwhile:                        # raw storage of every block is cheaper (EDT bypass)
+        bypass[:] = True
+        raws = [padded[:m, :n][_rows_cols(lay, k)].ravel() for k in range(lay.n_blocks)]
     enc = CsmapEncoded(m, n, bits, params, channels, bypass,
                        np.concatenate(inputs).astype(np.uint8),
                        np.concatenate(raws).astype(np.uint8) if raws else np.zeros(0, np.uint8),
@@ -301,6 +316,12 @@ def encode_csmap(codes: np.ndarray, bits: int, params: CsmapParams = CsmapParams
     enc.stats = {"channels": channels, "lfsr": dec.length, "chains": dec.chains, "cycles": dec.cycles,
                  "blocks": lay.n_blocks, "bypassed": int(bypass.sum()), "dsm_ones": int(dsm.sum())}
     return enc
+
+
+def _rows_cols(lay: Layout, k: int) -> tuple[slice, slice]:
+    """The in-matrix slice of block k (row-major raw order, as blocks()[valid] gives)."""
+    bi, bj = divmod(k, lay.grid[1])
+    return (slice(bi * lay.bm, min((bi + 1) * lay.bm, lay.m)), slice(bj * lay.bn, min((bj + 1) * lay.bn, lay.n)))
 
 
 def decode_map(enc: CsmapEncoded, chunk: int = 4096) -> np.ndarray:
