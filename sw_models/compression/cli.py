@@ -2,7 +2,7 @@
 
   axsim compress MODEL.onnx --sparsity 0.5,0.7,0.9 --bits 2,4,6,8 --out DIR
   axsim compress MODEL.onnx --container OUT.axc --sparsity 0.9 --bits 2
-  axsim compress --unpack OUT.axc --model MODEL.onnx --onnx-out REBUILT.onnx
+  axsim compress MODEL.onnx --unpack OUT.axc --onnx-out REBUILT.onnx
   axsim compress --shipped mnistconv --out DIR      (builds the shipped model first)
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ def register(subparsers) -> None:
     p.add_argument("--layer-sparsity", help="JSON file mapping layer name -> target sparsity")
     p.add_argument("--container", help="write the compressed model (first sparsity and precision) here")
     p.add_argument("--format", default="hybrid", help="container format: hybrid, csc, smap or csmap")
-    p.add_argument("--unpack", help="container to decode back into ONNX (needs --model-file and --onnx-out)")
+    p.add_argument("--unpack", help="container to decode back into ONNX (needs the original MODEL and --onnx-out)")
     p.add_argument("--onnx-out", help="where --unpack writes the rebuilt ONNX model")
     p.add_argument("--no-plots", action="store_true")
     p.set_defaults(func=main)

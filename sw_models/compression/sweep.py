@@ -3,6 +3,7 @@ writing a compressed-model container, and rebuilding an ONNX model from one.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -78,11 +79,14 @@ def run_sweep(model_path, sparsities, bits_list, out_dir, formats=FORMATS, grid=
         raise ValueError(f"--layer-sparsity names layers not in {model_path}: {sorted(unknown)}")
     out = Path(out_dir)
     name = Path(model_path).stem
+    config = json.dumps([str(Path(model_path).resolve()), formats, grid, block, index_bits, layer_sparsity],
+                        sort_keys=True, default=str)
+    tag = hashlib.sha256(config.encode()).hexdigest()[:8]   # cached cells only match the same settings
     cells = []
     for s in sparsities:
         for b in bits_list:
             log(f"[compress] {name}: sparsity {s:.2f}, {b} bits")
-            cells.append(run_cell(weights, s, b, out / "cells" / f"s{s:.4f}_b{b}.json", name, layer_sparsity,
+            cells.append(run_cell(weights, s, b, out / "cells" / f"s{s:.4f}_b{b}_{tag}.json", name, layer_sparsity,
                                   formats=formats, grid=grid, block=block, index_bits=index_bits))
     write_results(cells, out, name, plots)
     return cells
