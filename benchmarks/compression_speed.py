@@ -21,6 +21,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=9216)
     ap.add_argument("--cols", type=int, default=4096)
     ap.add_argument("--fc", type=float, default=0.0)
+    ap.add_argument("--channels", type=int, default=None,
+                    help="fix E so every block goes through the GF(2) solver (default: chosen per layer)")
     ap.add_argument("--verify", action="store_true", help="also decode and compare (not timed in the goal)")
     args = ap.parse_args()
     from sw_models.compression.csc import decode_csc, encode_csc
@@ -35,10 +37,11 @@ def main() -> None:
     w = prune_one_shot({"fc6": w}, args.sparsity)["fc6"]
     codes = quantize(w, args.bits).codes.T                              # (M=9216, N=4096)
     prep = time.perf_counter() - t0
-    out = {"layer": f"{args.rows}x{args.cols}", "sparsity": args.sparsity, "bits": args.bits, "prepare_s": prep}
+    out = {"layer": f"{args.rows}x{args.cols}", "sparsity": args.sparsity, "bits": args.bits,
+           "fixed_channels": args.channels, "prepare_s": round(prep, 2)}
     total = 0.0
     for name, fn in [("csc", lambda: encode_csc(codes, args.bits)), ("smap", lambda: encode_smap(codes, args.bits)),
-                     ("csmap", lambda: encode_csmap(codes, args.bits, CsmapParams(fc=args.fc), where="fc6"))]:
+                     ("csmap", lambda: encode_csmap(codes, args.bits, CsmapParams(fc=args.fc, channels=args.channels), where="fc6"))]:
         t = time.perf_counter()
         enc = fn()
         dt = time.perf_counter() - t
