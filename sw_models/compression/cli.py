@@ -50,7 +50,8 @@ def register(subparsers) -> None:
     p.add_argument("--index-bits", type=int, default=4, help="CSC zero-count precision I")
     p.add_argument("--layer-sparsity", help="JSON file mapping layer name -> target sparsity")
     p.add_argument("--container", help="write the compressed model (first sparsity and precision) here")
-    p.add_argument("--format", default="hybrid", help="container format: hybrid, csc, smap or csmap")
+    p.add_argument("--format", default="hybrid", choices=["hybrid", "csc", "smap", "csmap"],
+                   help="container format (hybrid = best per layer)")
     p.add_argument("--unpack", help="container to decode back into ONNX (needs the original MODEL and --onnx-out)")
     p.add_argument("--onnx-out", help="where --unpack writes the rebuilt ONNX model")
     p.add_argument("--no-plots", action="store_true")
