@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, Uc  # noqa: E402
 from unicorn import arm64_const as A  # noqa: E402
 
-from sparce_sim.engine import PAGE, STACK_SIZE, STACK_TOP, _runs  # noqa: E402
+from sparce_sim.engine import map_program  # noqa: E402
 from sparce_sim.kernel_run import build_params, dims_for, kernel_elf, make_inputs, run_kernel, to_memory  # noqa: E402
 from sparce_sim.loader import load_elf  # noqa: E402
 
@@ -26,15 +26,7 @@ def raw_unicorn(elf: Path, inputs: dict) -> tuple[float, int]:
     prog = load_elf(elf)
     uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
     uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, 3 << 20)
-    pages = set()
-    for seg in prog.segments:
-        pages.update(range(seg.vaddr // PAGE, (seg.vaddr + seg.memsz + PAGE - 1) // PAGE))
-    for start, count in _runs(sorted(pages)):
-        uc.mem_map(start * PAGE, count * PAGE)
-    for seg in prog.segments:
-        uc.mem_write(seg.vaddr, seg.data)
-    uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE)
-    uc.reg_write(A.UC_ARM64_REG_SP, STACK_TOP - 256)
+    map_program(uc, prog)
     for name, arr in inputs.items():
         uc.mem_write(prog.symbol(name).addr, to_memory(arr).tobytes())
     def on_intr(u, intno, _d):          # svc: the exit syscall; SASA-LD (undefined): step over

@@ -101,15 +101,7 @@ class Engine:
 
     # ---- memory and symbols
     def _map_program(self) -> None:
-        pages: set[int] = set()
-        for seg in self.program.segments:
-            pages.update(range(seg.vaddr // PAGE, (seg.vaddr + seg.memsz + PAGE - 1) // PAGE))
-        for start, count in _runs(sorted(pages)):
-            self.uc.mem_map(start * PAGE, count * PAGE)
-        for seg in self.program.segments:
-            self.uc.mem_write(seg.vaddr, seg.data)
-        self.uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE)
-        self.uc.reg_write(A.UC_ARM64_REG_SP, STACK_TOP - 256)
+        map_program(self.uc, self.program)
 
     def write_symbol(self, name: str, array: np.ndarray) -> None:
         sym = self.program.symbol(name)
@@ -349,6 +341,19 @@ class Engine:
         else:
             cause = f"CPU fault: {exc}"
         return SimulationError(pc, cause, str(self.program.path))
+
+
+def map_program(uc: Uc, program: Program) -> None:
+    """Map and fill the program's segments and a stack; point SP at it."""
+    pages: set[int] = set()
+    for seg in program.segments:
+        pages.update(range(seg.vaddr // PAGE, (seg.vaddr + seg.memsz + PAGE - 1) // PAGE))
+    for start, count in _runs(sorted(pages)):
+        uc.mem_map(start * PAGE, count * PAGE)
+    for seg in program.segments:
+        uc.mem_write(seg.vaddr, seg.data)
+    uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE)
+    uc.reg_write(A.UC_ARM64_REG_SP, STACK_TOP - 256)
 
 
 def _runs(pages: list[int]):
