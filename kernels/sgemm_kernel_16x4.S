@@ -24,6 +24,7 @@
 #define B_PRE_SIZE 256
 
 // @sparse pB      (SASA compiler annotation: pB addresses sparse data)
+// @returns none   (void: the caller reads no register, so stale v0-v3 are dead at ret)
 
 .macro INIT16x4
     movi v16.16b, #0

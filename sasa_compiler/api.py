@@ -24,7 +24,8 @@ from .errors import CompileError, CompileWarning, Origin
 from .macros import expand
 from .parse import Program, parse_program, parse_reg
 from .preprocess import preprocess
-from .regions import Analysis, analyse, sparse_pointers
+from .redundancy import NegZeroProver
+from .regions import Analysis, analyse, and_region, sparse_pointers
 from .reorder import distance, hoist, split_candidates, split_post_index
 from .semantics import ret_live
 from .table import Segment, plan
@@ -73,7 +74,10 @@ def compile_file(src: Path, out: Path, listing: Path | None = None, params: Syst
         raise CompileError(f"{src}:1", "no sparse pointer annotated: add `// @sparse REG` or pass --sparse REG")
     ret = ret_live(opts.returns or prog.returns or DEFAULT_RETURNS)
     prog, cfg, live_in, result, notes = _analyse_twice(prog, ret, params, opts)
-    segs = plan(cfg, result.regions, params.sasa_entries, opts.overflow, live_in)
+    live_out = liveness(cfg)[1]
+    prover = NegZeroProver(cfg)
+    segs = plan(cfg, result.regions, params.sasa_entries, opts.overflow, live_in,
+                merge=lambda a, b: and_region(cfg, live_in, live_out, a, b, prover, opts.assume_no_negzero))
     tag = "".join(c if c.isalnum() else "_" for c in src.stem)
     text = emit_mod.emit(prog, cfg, segs, tag, str(src), params.sasa_entries)
     meta = {"source": str(src), "output": str(out), "table_size": params.sasa_entries,

@@ -66,6 +66,10 @@ def build(cfg: Cfg, segs: list[Segment], tag: str, meta: dict, d_min: int) -> di
     dropped = [{"region_origin": cfg.prog.insts[r.first].origin.site(), "instsToSkip": r.length,
                 "condition": str(r.cond), "weighted_insts": round(r.saving, 6)}
                for s in segs for r in s.dropped]
+    merged = [{"region_origin": cfg.prog.insts[a.first].origin.site(),
+               "conditions": [str(a.cond), str(b.cond)], "instsToSkip": a.length + b.length,
+               "weighted_insts_lost": round(a.saving + b.saving - _saving_of(s, a), 6)}
+              for s in segs for a, b in s.merged]
     absorbed = 0
     for s in segs:
         for r in s.regions:
@@ -73,8 +77,13 @@ def build(cfg: Cfg, segs: list[Segment], tag: str, meta: dict, d_min: int) -> di
     tables = [{"label": table_label(tag, k), "entries": len(s.regions),
                "loaded_at": str(cfg.prog.insts[s.start].origin.site()) if s.start else "function entry",
                "scratch": f"x{s.scratch}"} for k, s in enumerate(segs) if s.regions]
-    return {**meta, "D": d_min, "entries": rows, "tables": tables, "dropped": dropped,
+    return {**meta, "D": d_min, "entries": rows, "tables": tables, "dropped": dropped, "and_merged": merged,
             "zero_initialised": [f"v{n}" for n in zero_init_regs(absorbed)]}
+
+
+def _saving_of(seg: Segment, first: Region) -> float:
+    """Saving of the AND entry that now starts where `first` started."""
+    return next((r.saving for r in seg.regions if r.first == first.first), 0.0)
 
 
 def report(listing: dict) -> str:
@@ -92,7 +101,8 @@ def report(listing: dict) -> str:
                      f"distance {e['producer_distance']}{'' if e['meets_D'] else ' < D'})")
         for ins in e["instructions"]:
             lines.append(f"         {ins['asm']:<36} {ins['origin']}")
-    for key, title in (("rewrites", "Rewrites"), ("warnings", "Warnings"), ("dropped", "Dropped entries")):
+    for key, title in (("rewrites", "Rewrites"), ("warnings", "Warnings"), ("dropped", "Dropped entries"),
+                       ("and_merged", "Entry pairs merged into one AND entry (table overflow)")):
         if listing.get(key):
             lines += ["", f"  {title}:"] + [f"    {x}" for x in listing[key]]
     if listing.get("zero_initialised"):

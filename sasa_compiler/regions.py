@@ -4,8 +4,10 @@
    is copied/offset from one (mov/add/sub). Each gives SpRF atoms: every 32-bit lane it loads, and
    for a vector load also the whole register (Fig. 4.8's SpRF[v12]).
 2. Conditions: each atom alone, and `sparse | other` where a scalar product's other factor is in a
-   register (Fig. 4.2's r0|r1). AND of two atoms is representable in the table but not generated:
-   it only pays when the table overflows (see README).
+   register (Fig. 4.2's r0|r1). `a & b` comes from `and_region`: two chained regions (the second's
+   precedingPC is the first's last instruction) merged into one entry that is skipped when both
+   conditions hold. It saves fewer instructions (p_a*p_b against p_a and p_b), so it is only used
+   when the SASA table overflows, as the cheaper alternative to dropping an entry (see table.py).
 3. Windows: every run of instructions inside a basic block that `redundancy` proves skippable under
    the condition. Its precedingPC is the instruction just before it in the same block, which makes
    §4.1.3's rules hold by construction: a window may not start at a branch target or right after a
@@ -13,9 +15,10 @@
    one instruction shorter, whose precedingPC is the run's own first instruction. precedingPC must not
    write the condition's registers either (the SpRF would still show the old value).
 4. Selection: a dynamic program per block picks non-overlapping windows maximising expected skipped
-   instructions = length x P(condition) x 10^loop depth, P from the modelled sparsity; a window whose
-   precedingPC is the last instruction of another chosen one is reached only when that one is not
-   skipped, so its value is discounted by (1 - P(other)).
+   instructions = length x P(condition) x 10^loop depth, P from the modelled sparsity. A window whose
+   precedingPC is the last instruction of another chosen one (Fig. 4.8's chains) is not discounted:
+   the PSRU looks up the end of a skipped region again (sparce_sim's chained lookup), so the second
+   entry is still consulted when the first one skips.
 """
 from __future__ import annotations
 
@@ -246,6 +249,34 @@ def _condition_windows(cfg: Cfg, live_in: list[int], c: Condition, per_atom: dic
     return out
 
 
+def and_region(cfg: Cfg, live_in: list[int], live_out: list[int], first: Region, second: Region,
+               prover: NegZeroProver, assume: bool) -> Region | None:
+    """`first` then `second` as one region under first.cond & second.cond, if that is provably sound.
+
+    The whole window is re-proven under both facts at once (the second half's condition register must
+    not be written by the first half, and so on); None if it cannot be merged."""
+    if second.pre != first.last or second.first in cfg.leaders:
+        return None
+    if first.cond.op != CondOp.SINGLE or second.cond.op != CondOp.SINGLE:
+        return None
+    a, b = first.cond.atoms[0], second.cond.atoms[0]
+    if a == b:
+        return None
+    cond = Condition(CondOp.AND, (a, b))
+    regs = cond.regs()
+    if (cfg.eff[first.pre].defs | cfg.eff[first.pre].partial_defs) & regs:
+        return None
+    res = check_window(cfg, live_out, first.first, second.last, a.facts() | b.facts(), regs)
+    if not res.ok:
+        return None
+    proven = all(prover.never_negzero(i, lane) for i, lane in res.needs_nz)
+    if (not proven and not assume) or (res.absorbed and not _zero_init_ok(cfg, live_in, res.absorbed)):
+        return None
+    length = second.last - first.first + 1
+    return Region(first.pre, first.first, second.last, cond, length * cond.prob * 10 ** cfg.depth[first.first],
+                  res.needs_nz, res.absorbed, assumed_nz=not proven)
+
+
 def zero_init_regs(absorbed: int) -> list[int]:
     """V registers whose skipped producers must not leave a caller's stale value behind."""
     return sorted({(u - V0) // 4 for u in range(V0, V0 + 128) if absorbed >> u & 1})
@@ -269,31 +300,27 @@ def _select(cfg: Cfg, cands: list[Region]) -> list[Region]:
 
 
 def _select_block(start: int, end: int, by_first: dict[int, list[Region]]) -> list[Region]:
-    # best[i]: {p_of_region_ending_at_i-1: (value, back)}; back = (prev_i, prev_p, region|None)
-    best: list[dict[float, tuple[float, tuple]]] = [dict() for _ in range(end - start + 2)]
-    best[0][0.0] = (0.0, None)
+    """Weighted interval scheduling over one block: non-overlapping windows, maximum total saving."""
+    # best[k]: (value, back) for insts[start .. start+k-1]; back = (prev_k, region or None)
+    best: list[tuple[float, tuple | None]] = [(-1.0, None)] * (end - start + 2)
+    best[0] = (0.0, None)
     for i in range(start, end + 1):
         k = i - start
-        if not best[k]:
-            continue
-        top_p, (top_v, _) = max(best[k].items(), key=lambda kv: kv[1][0])
-        _relax(best[k + 1], 0.0, top_v, (k, top_p, None))
+        value = best[k][0]
+        _relax(best, k + 1, value, (k, None))
         for r in by_first.get(i, []):
-            for q, (v, _) in best[k].items():
-                _relax(best[r.last - start + 1], r.cond.prob, v + r.saving * (1 - q), (k, q, r))
-    k, p = end - start + 1, max(best[end - start + 1].items(), key=lambda kv: kv[1][0])[0]
-    out = []
-    while best[k][p][1] is not None:
-        pk, pp, region = best[k][p][1]
+            _relax(best, r.last - start + 1, value + r.saving, (k, r))
+    out, k = [], end - start + 1
+    while best[k][1] is not None:
+        k, region = best[k][1]
         if region is not None:
             out.append(region)
-        k, p = pk, pp
     return out
 
 
-def _relax(slot: dict, p: float, value: float, back: tuple) -> None:
-    if p not in slot or value > slot[p][0] + 1e-12:
-        slot[p] = (value, back)
+def _relax(best: list, k: int, value: float, back: tuple) -> None:
+    if value > best[k][0] + 1e-12:
+        best[k] = (value, back)
 
 
 def _warn_unused(cfg: Cfg, pointers: set[int], loads: list[int], warnings: list) -> None:

@@ -6,12 +6,15 @@ Policies when a kernel needs more entries than the table holds:
   gets its own table, loaded by a SASA-LD at its start (before a loop header's label, so it runs
   once, not per iteration). A segment that still overflows keeps its highest-saving entries.
 * `rank`: one table loaded at entry, keeping the entries with the highest expected saving.
+Before an entry is dropped, merging two chained entries into one AND entry (regions.and_region) is
+tried; a merge is taken when it loses less expected saving than dropping the cheapest entry.
 * `strict`: never drop an entry; segments only at `// @sasa_reload` points; overflow is an error.
 Which table is loaded never affects correctness: every entry is sound wherever it is loaded.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .cfg import Cfg
 from .errors import CompileError
@@ -26,11 +29,16 @@ class Segment:
     end: int                    # last instruction index
     regions: list[Region] = field(default_factory=list)
     dropped: list[Region] = field(default_factory=list)
+    merged: list[tuple[Region, Region]] = field(default_factory=list)   # pairs now one AND entry
     before_label: bool = False  # insert SASA-LD before the labels of `start` (a loop preheader)
     scratch: int = 16
 
 
-def plan(cfg: Cfg, regions: list[Region], size: int, policy: str, live_in: list[int]) -> list[Segment]:
+Merge = Callable[[Region, Region], "Region | None"]
+
+
+def plan(cfg: Cfg, regions: list[Region], size: int, policy: str, live_in: list[int],
+         merge: Merge | None = None) -> list[Segment]:
     if policy not in ("reload", "rank", "strict"):
         raise CompileError(None, f"unknown overflow policy {policy!r} (reload, rank or strict)")
     if len(regions) <= size or policy == "rank":
@@ -49,12 +57,35 @@ def plan(cfg: Cfg, regions: list[Region], size: int, policy: str, live_in: list[
                                    f"{cfg.prog.insts[seg.start].origin.site()} and "
                                    f"{cfg.prog.insts[seg.end].origin.site()} but the table holds {size}, and "
                                    "there is no reload point (add `// @sasa_reload` or use --overflow rank)")
-            keep = sorted(seg.regions, key=lambda r: (-r.saving, r.first))[:size]
-            seg.dropped = [r for r in seg.regions if r not in keep]
-            seg.regions = sorted(keep, key=lambda r: r.first)
+            _fit(seg, size, merge)
         seg.before_label = seg.start in {h for h, _ in cfg.loops}
         seg.scratch = _scratch(cfg, live_in, seg)
     return segs
+
+
+def _fit(seg: Segment, size: int, merge: Merge | None) -> None:
+    """Shrink seg to `size` entries, by AND-merging chained entries or dropping the cheapest."""
+    regions = sorted(seg.regions, key=lambda r: r.first)
+    tried: dict[tuple[int, int], Region | None] = {}
+    while len(regions) > size:
+        cheapest = min(regions, key=lambda r: (r.saving, -r.first))
+        best = None
+        for a, b in zip(regions, regions[1:]):
+            key = (id(a), id(b))
+            if merge is not None and key not in tried:
+                tried[key] = merge(a, b)
+            m = tried.get(key)
+            if m is not None and (best is None or a.saving + b.saving - m.saving < best[0]):
+                best = (a.saving + b.saving - m.saving, a, b, m)
+        if best is not None and best[0] < cheapest.saving:
+            _, a, b, m = best
+            k = regions.index(a)
+            regions[k:k + 2] = [m]
+            seg.merged.append((a, b))
+        else:
+            regions.remove(cheapest)
+            seg.dropped.append(cheapest)
+    seg.regions = regions
 
 
 def _loop_cuts(cfg: Cfg) -> list[int]:

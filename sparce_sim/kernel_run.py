@@ -148,10 +148,10 @@ def kernel_elf(kernel: str, dims: dict[str, int], sasa: str) -> Path:
     except ImportError as exc:
         raise ValueError(f"the SASA compiler is not available ({exc})") from None
     src = KERNEL_DIR / COMPILED_SOURCE[kernel]
-    out_dir = Path(tempfile.mkdtemp(prefix="axsim-sasa-"))
-    out = out_dir / src.name
-    compile_file(src, out)
-    return build(kernel, params, "source", replace={src.name: out})
+    with tempfile.TemporaryDirectory(prefix="axsim-sasa-") as tmp:
+        out = Path(tmp) / src.name
+        compile_file(src, out, defines={k: str(v) for k, v in params.items()})
+        return build(kernel, params, "source", replace={src.name: out})
 
 
 def run_kernel(kernel: str, dims: dict[str, int], sparsity: float = 0.0, seed: int = 0,

@@ -20,7 +20,7 @@ from gem5_configs.params import MINOR_DEFAULT, SystemParams
 from .kernel_run import dims_for, make_inputs, run_kernel
 from .stats import atomic_write
 
-FIELDS = ["kernel", "shape", "sparsity", "seed", "base_cycles", "sparce_cycles", "base_insts",
+FIELDS = ["kernel", "shape", "sasa", "sparsity", "seed", "base_cycles", "sparce_cycles", "base_insts",
           "sparce_insts", "norm_time", "norm_insts", "ideal", "energy_ratio", "regions_skipped",
           "insts_skipped", "squashed_insts", "outputs_identical"]
 
@@ -68,11 +68,11 @@ def run_sweep(kernel: str, shape: str, sparsities: list[float], out: Path, seed:
               max_insts: int | None = None) -> list[dict]:
     out = Path(out)
     csv_path = out / "sweep.csv"
-    rows = _load_rows(csv_path, kernel, shape, seed)
+    rows = _load_rows(csv_path, kernel, shape, sasa, seed)
     dims = dims_for(kernel, shape)
     todo = [s for s in sparsities if s not in {float(r["sparsity"]) for r in rows}]
     for sparsity in tqdm(todo, desc=f"sweep {kernel}/{shape}", unit="pt"):
-        row = {"kernel": kernel, "shape": shape,
+        row = {"kernel": kernel, "shape": shape, "sasa": sasa,
                **run_point(kernel, dims, sparsity, seed, sasa, params, max_insts)}
         rows.append(row)
         rows.sort(key=lambda r: float(r["sparsity"]))
@@ -81,14 +81,15 @@ def run_sweep(kernel: str, shape: str, sparsities: list[float], out: Path, seed:
     return rows
 
 
-def _load_rows(path: Path, kernel: str, shape: str, seed: int) -> list[dict]:
+def _load_rows(path: Path, kernel: str, shape: str, sasa: str, seed: int) -> list[dict]:
     if not path.exists():
         return []
     with path.open() as fh:
         rows = list(csv.DictReader(fh))
-    if rows and (rows[0]["kernel"], rows[0]["shape"], int(rows[0]["seed"])) != (kernel, shape, seed):
-        raise ValueError(f"{path} holds a sweep of {rows[0]['kernel']}/{rows[0]['shape']} seed "
-                         f"{rows[0]['seed']}; use another --out to start a new one")
+    first = rows[0] if rows else None
+    if first and (first["kernel"], first["shape"], first.get("sasa"), int(first["seed"])) != (kernel, shape, sasa, seed):
+        raise ValueError(f"{path} holds a sweep of {first['kernel']}/{first['shape']} with the "
+                         f"{first.get('sasa')} table, seed {first['seed']}; use another --out to start a new one")
     return rows
 
 

@@ -37,3 +37,19 @@ def test_sweep_writes_csv_plot_and_resumes(tmp_path, monkeypatch):
 
 def test_energy_ratio_formula():
     assert energy_ratio(100, 100) == pytest.approx((CORE_MW + SPARCE_MW) / CORE_MW)
+
+
+def test_sgemm_sweep_uses_the_compiled_table(tmp_path):
+    """`axsim sweep sgemm`: the SASA compiler's table (there is no hand table), Fig. 4.13's SIMD4 curve."""
+    from sparce_sim.cli import default_sasa
+    sasa = default_sasa("sgemm", None)
+    assert sasa == "compiled"
+    rows = run_sweep("sgemm", "small", [0.0, 0.7], tmp_path, sasa=sasa)
+    zero, high = rows
+    assert zero["sasa"] == high["sasa"] == "compiled"
+    assert zero["outputs_identical"] and high["outputs_identical"]
+    assert zero["insts_skipped"] == 0 and high["insts_skipped"] > 0
+    assert zero["norm_time"] <= 1.01                      # no slowdown without sparsity
+    assert high["norm_time"] < zero["norm_time"]
+    with pytest.raises(ValueError, match="compiled table"):   # resuming with another table is refused
+        run_sweep("sgemm", "small", [0.0], tmp_path, sasa="hand")
