@@ -1,0 +1,135 @@
+// Host-side driver for sparce_core.hh (no gem5 needed).  Built and driven by
+// tests/test_gem5_backend.py: it reads one command per line on stdin and
+// prints one answer line per command.
+//
+//   ld WORDHEX                         -> "none" | "sasa RN SIZE VALID"
+//   entry HEX32                        -> "ok PC N OP K (REG ISV HASLANE LANE)*" | "err MSG"
+//   table CAP SPRF HEX...              -> "ok" | "err MSG"       (SASA-LD)
+//   writer V|X N SEQ                   -> (no output) fetch saw a writer
+//   wb V|X N SEQ HEXVALUE_LE           -> (no output) SVC writeback
+//   fetch PCHEX SEQ TAKEN              -> "redirect TARGETHEX" | "continue"
+//   commit SEQ                         -> "squash TARGETHEX COUNT" | "none"
+//   stream                             -> (no output) Execute stream change
+//   counters                           -> the eight counters, space separated
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../src/cpu/sparce/sparce_core.hh"
+
+using namespace gem5::sparce;
+
+static std::vector<uint8_t>
+hexBytes(const std::string &h)
+{
+    std::vector<uint8_t> out;
+    for (size_t i = 0; i + 1 < h.size(); i += 2)
+        out.push_back(uint8_t(std::stoul(h.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+int
+main()
+{
+    Psru psru;
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        std::istringstream in(line);
+        std::string cmd;
+        if (!(in >> cmd))
+            continue;
+        if (cmd == "ld") {
+            std::string w;
+            in >> w;
+            unsigned rn = 0, size = 0;
+            bool valid = false;
+            if (decodeSasaLd(uint32_t(std::stoul(w, nullptr, 16)), rn, size,
+                             valid))
+                std::cout << "sasa " << rn << " " << size << " " << valid;
+            else
+                std::cout << "none";
+        } else if (cmd == "entry") {
+            std::string h;
+            in >> h;
+            auto raw = hexBytes(h);
+            Entry e;
+            std::string err;
+            if (raw.size() != ENTRY_BYTES) {
+                std::cout << "err size";
+            } else if (!decodeEntry(raw.data(), e, err)) {
+                std::cout << "err " << err;
+            } else {
+                std::cout << "ok " << e.precedingPC << " " << e.instsToSkip
+                          << " " << unsigned(e.op) << " "
+                          << unsigned(e.numOperands);
+                for (unsigned k = 0; k < e.numOperands; k++) {
+                    const Operand &o = e.operand[k];
+                    std::cout << " " << unsigned(o.reg) << " " << o.isV << " "
+                              << o.hasLane << " " << unsigned(o.lane);
+                }
+            }
+        } else if (cmd == "table") {
+            unsigned cap, sprf;
+            std::string h;
+            in >> cap >> sprf >> h;
+            auto raw = hexBytes(h);
+            std::string err;
+            if (psru.table.load(raw.data(), raw.size() / ENTRY_BYTES, cap,
+                                sprf, err)) {
+                psru.counters.sasaLoads++;
+                std::cout << "ok";
+            } else {
+                std::cout << "err " << err;
+            }
+        } else if (cmd == "writer" || cmd == "wb") {
+            std::string file;
+            unsigned n;
+            uint64_t seq;
+            in >> file >> n >> seq;
+            bool is_v = file == "V";
+            if (cmd == "writer") {
+                psru.sprf.noteFetchedWriter(is_v, n, seq);
+            } else {
+                std::string h;
+                in >> h;
+                auto v = hexBytes(h);
+                psru.sprf.writeback(is_v, n, seq, v.data(), v.size());
+            }
+            continue;
+        } else if (cmd == "fetch") {
+            std::string pc;
+            uint64_t seq;
+            int taken;
+            in >> pc >> seq >> taken;
+            FetchAction a = psru.onFetch(std::stoull(pc, nullptr, 16), seq,
+                                         taken != 0);
+            if (a.redirect)
+                std::cout << "redirect " << std::hex << a.target << std::dec;
+            else
+                std::cout << "continue";
+        } else if (cmd == "commit") {
+            uint64_t seq;
+            in >> seq;
+            CommitAction a = psru.onCommit(seq);
+            if (a.squash)
+                std::cout << "squash " << std::hex << a.target << std::dec
+                          << " " << a.squashed;
+            else
+                std::cout << "none";
+        } else if (cmd == "stream") {
+            psru.onStreamChange();
+            continue;
+        } else if (cmd == "counters") {
+            const Counters &c = psru.counters;
+            std::cout << c.sasaLoads << " " << c.sasaLookups << " "
+                      << c.sasaHits << " " << c.regionsSkipped << " "
+                      << c.regionsSkippable << " " << c.skippableResolvedTrue
+                      << " " << c.instsSkipped << " " << c.squashedInsts;
+        } else {
+            std::cout << "bad command";
+        }
+        std::cout << std::endl;
+    }
+    return 0;
+}
