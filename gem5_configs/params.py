@@ -104,3 +104,17 @@ def _positive_int(key: str, text: str) -> int:
     if value <= 0:
         raise ValueError(f"parameter {key}={text} must be positive")
     return value
+
+
+def params_from_dict(data: dict) -> SystemParams:
+    """The inverse of SystemParams.as_dict() (a JSON dump read back, e.g. by gem5_configs/se_sparce.py).
+    Unknown keys are rejected, missing ones keep MINOR_DEFAULT's value."""
+    names = {f.name: f for f in fields(SystemParams)}
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(unknown)}")
+    values = {}
+    for key, value in data.items():
+        default = getattr(MINOR_DEFAULT, key)
+        values[key] = CacheParams(**value) if isinstance(default, CacheParams) else type(default)(value)
+    return replace(MINOR_DEFAULT, **values)
