@@ -1,0 +1,525 @@
+"""The gem5 backend, checked without gem5 (it cannot be installed or built on this machine).
+
+- The C++ constants of isa_ext/gem5 (sparce_core.hh) equal isa_ext/encoding.py, parsed from the header.
+- The C++ core logic (entry/SASA-LD decoding, SpRF, PSRU) is compiled with the host g++ and driven
+  against encoding.py and the PSRU rules of sparce_sim/sparce.py.
+- gem5_configs/se_sparce.py is executed with a stub `m5` package in sys.modules that records the
+  SimObjects the script creates: this stands in for gem5 only to check that every number the config
+  gives gem5 comes from gem5_configs/params.py. It says nothing about gem5 accepting the config.
+- The patch applier's anchors are checked against a real gem5 v24.0.0.1 tree when GEM5_SRC points
+  at one (skipped otherwise).
+- `axsim gem5` without gem5 fails with exit code 2 and the path it looked for; the ELF it would hand
+  gem5 (inputs baked in, dump_output set) runs on sparce_sim and prints the reference output.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import runpy
+import shutil
+import struct
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gem5_configs.params import MINOR_DEFAULT, params_from_dict
+from isa_ext import encoding as enc
+
+ROOT = Path(__file__).resolve().parents[1]
+GEM5_DIR = ROOT / "isa_ext" / "gem5"
+CORE_HH = GEM5_DIR / "src" / "cpu" / "sparce" / "sparce_core.hh"
+UNIT_CC = GEM5_DIR / "src" / "cpu" / "sparce" / "sparce_unit.cc"
+UNIT_PY = GEM5_DIR / "src" / "cpu" / "sparce" / "SparceUnit.py"
+SE_CONFIG = ROOT / "gem5_configs" / "se_sparce.py"
+
+
+# ---------------------------------------------------------------- constants
+
+
+def header_constants() -> dict[str, int]:
+    text = CORE_HH.read_text()
+    return {m.group(1): int(m.group(2), 0)
+            for m in re.finditer(r"constexpr\s+\w+\s+(\w+)\s*=\s*(0x[0-9A-Fa-f]+|\d+)\s*;", text)}
+
+
+def test_header_constants_match_encoding_py():
+    c = header_constants()
+    assert c["SASA_LD_BASE"] == enc.SASA_LD_BASE
+    assert c["SASA_LD_MASK"] == enc.SASA_LD_MASK
+    assert c["ENTRY_BYTES"] == enc.ENTRY_BYTES
+    assert c["MAX_INSTS_TO_SKIP"] == enc.MAX_INSTS_TO_SKIP
+    assert c["MAX_TABLE_SIZE"] == enc.MAX_TABLE_SIZE
+    assert c["NO_OPERAND"] == enc.NO_OPERAND
+    assert c["VECTOR_LANES"] == enc.VECTOR_LANES
+    assert (c["COND_SINGLE"], c["COND_OR"], c["COND_AND"]) == (enc.CondOp.SINGLE, enc.CondOp.OR, enc.CondOp.AND)
+    # SASA-LD field layout, derived from encode_sasa_ld rather than restated
+    assert enc.encode_sasa_ld(7, 1) == c["SASA_LD_BASE"] | 1 << c["SASA_LD_SIZE_SHIFT"] | 7
+    assert enc.encode_sasa_ld(30, enc.MAX_TABLE_SIZE) >> c["SASA_LD_SIZE_SHIFT"] & c["SASA_LD_SIZE_MASK"] \
+        == enc.MAX_TABLE_SIZE
+    assert enc.encode_sasa_ld(30, 1) & c["SASA_LD_RN_MASK"] == 30
+    # SpRF operand code layout, from SpRFOperand.code()
+    assert enc.SpRFOperand("x30").code() == 30 & c["OPND_REG_MASK"]
+    assert enc.SpRFOperand("v0").code() == c["OPND_VFILE"]
+    for lane in range(enc.VECTOR_LANES):
+        assert enc.SpRFOperand("v9", lane).code() == \
+            9 | c["OPND_VFILE"] | c["OPND_HAS_LANE"] | (lane & c["OPND_LANE_MASK"]) << c["OPND_LANE_SHIFT"]
+    assert c["OPND_VALID_BITS"] == 0x1FF       # encoding.py rejects code & ~0x1FF
+    with pytest.raises(enc.SasaError):
+        enc.SpRFOperand.from_code(c["OPND_VALID_BITS"] + 1)
+
+
+def test_header_constant_parser_sees_every_constant():
+    """The regex must not silently miss a constant (e.g. after a reformat)."""
+    declared = re.findall(r"constexpr\s+\w+\s+(\w+)\s*=", CORE_HH.read_text())
+    assert set(declared) == set(header_constants())
+    assert len(declared) >= 20
+
+
+def test_stat_names_match_sparce_sim():
+    """The Scalars SparceUnit registers are the system.cpu.sparce.* names sparce_sim writes."""
+    import inspect
+
+    from sparce_sim import stats
+    py_names = set(re.findall(r'put\(f"\{base\}\.(\w+)"', inspect.getsource(stats._sparce_stats)))
+    cc = UNIT_CC.read_text()
+    cc_names = set(re.findall(r"ADD_STAT\((\w+),", cc))
+    assert py_names == cc_names
+    assert {"instsSkipped", "regionsSkipped", "regionsSkippable", "skippableResolvedTrue", "squashedInsts",
+            "sasaLookups", "sasaHits", "sasaLoads"} <= cc_names
+
+
+def test_simobject_param_defaults_are_table_4_1():
+    text = UNIT_PY.read_text()
+    sasa = re.search(r"sasaEntries\s*=\s*Param\.Unsigned\(\s*(\d+)", text)
+    sprf = re.search(r"sprfEntries\s*=\s*Param\.Unsigned\(\s*(\d+)", text)
+    assert int(sasa.group(1)) == MINOR_DEFAULT.sasa_entries
+    assert int(sprf.group(1)) == MINOR_DEFAULT.sprf_entries
+
+
+# ---------------------------------------------------------------- the C++ core, compiled here
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory):
+    gxx = shutil.which(os.environ.get("CXX", "g++"))
+    if gxx is None:
+        pytest.skip("no host C++ compiler")
+    exe = tmp_path_factory.mktemp("core") / "core_check"
+    subprocess.run([gxx, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-O1", "-o", str(exe),
+                    str(GEM5_DIR / "test" / "core_check.cc")], check=True, capture_output=True)
+
+    def run(lines: list[str]) -> list[str]:
+        out = subprocess.run([str(exe)], input="\n".join(lines) + "\n", text=True, capture_output=True,
+                             check=True).stdout
+        return out.splitlines()
+    return run
+
+
+def test_cpp_sasa_ld_decode_matches_encoding_py(core):
+    rng = np.random.default_rng(1)
+    words = [enc.encode_sasa_ld(int(rng.integers(0, 31)), int(rng.integers(1, 0x10000))) for _ in range(50)]
+    words += [0x02000000 | 31, 0x02000000 | 5, 0x02200005 | 1 << 5, 0x12345678, 0xD503201F, 0x02000000 | 3 << 5 | 31]
+    answers = core([f"ld {w:08x}" for w in words])
+    for w, ans in zip(words, answers):
+        try:
+            py = enc.decode_sasa_ld(w)
+        except enc.SasaError:
+            assert ans.startswith("sasa ") and ans.endswith(" 0"), (hex(w), ans)
+            continue
+        if py is None:
+            assert ans == "none", (hex(w), ans)
+        else:
+            assert ans == f"sasa {py[0]} {py[1]} 1", (hex(w), ans)
+
+
+def _random_entry(rng) -> enc.SasaEntry:
+    def operand():
+        if rng.random() < 0.4:
+            return enc.SpRFOperand(f"x{int(rng.integers(0, 31))}")
+        lane = None if rng.random() < 0.3 else int(rng.integers(0, 4))
+        return enc.SpRFOperand(f"v{int(rng.integers(0, 32))}", lane)
+    op = enc.CondOp(int(rng.integers(0, 3)))
+    ops = (operand(),) if op == enc.CondOp.SINGLE else (operand(), operand())
+    return enc.SasaEntry(int(rng.integers(0, 1 << 40)) * 4, int(rng.integers(1, 0x10000)), op, ops)
+
+
+def test_cpp_entry_decode_matches_encoding_py(core):
+    rng = np.random.default_rng(2)
+    raws = [enc.encode_entry(_random_entry(rng)) for _ in range(200)]
+    # corrupt some rows in each field so both decoders must reject (or accept) them alike
+    for i in range(120):
+        raw = bytearray(raws[i % 40])
+        pos = int(rng.integers(8, 16))
+        raw[pos] = int(rng.integers(0, 256))
+        raws.append(bytes(raw))
+    raws.append(struct.pack("<QHBBHH", 0x1000, 0, 0, 0, 1, 0xFFFF))      # instsToSkip 0
+    raws.append(struct.pack("<QHBBHH", 0x1002, 1, 0, 0, 1, 0xFFFF))      # unaligned
+    raws.append(struct.pack("<QHBBHH", 0x1000, 1, 0, 0, 31, 0xFFFF))     # x31
+    answers = core([f"entry {r.hex()}" for r in raws])
+    accepted = rejected = 0
+    for raw, ans in zip(raws, answers):
+        try:
+            e = enc.decode_entry(raw)
+        except enc.SasaError:
+            assert ans.startswith("err "), (raw.hex(), ans)
+            rejected += 1
+            continue
+        fields = [e.preceding_pc, e.insts_to_skip, int(e.op), len(e.operands)]
+        for o in e.operands:
+            fields += [int(o.reg[1:]), int(o.reg[0] == "v"), int(o.lane is not None), o.lane or 0]
+        assert ans == "ok " + " ".join(map(str, fields)), (raw.hex(), ans)
+        accepted += 1
+    assert accepted > 150 and rejected > 30
+
+
+def _table(*entries: enc.SasaEntry) -> str:
+    return enc.encode_table(list(entries)).hex()
+
+
+X5, V8L2 = enc.SpRFOperand("x5"), enc.SpRFOperand("v8", 2)
+ZERO8, NONZERO8 = "00" * 8, "01" + "00" * 7
+
+
+def test_cpp_psru_definite_skip_and_miss(core):
+    e = enc.SasaEntry(0x1000, 3, enc.CondOp.SINGLE, (X5,))
+    out = core([
+        f"table 20 32 {_table(e)}",
+        f"wb X 5 1 {ZERO8}",              # x5 = 0, written back: settled sparse
+        "fetch 1000 2 0",                 # precedingPC: skip to 0x1010
+        f"wb X 5 3 {NONZERO8}",           # x5 = 1
+        "fetch 1000 4 0",                 # settled dense: execute
+        "fetch 1004 5 0",
+        "fetch 1000 6 1",                 # predicted taken: no region entry
+        "counters",
+    ])
+    assert out[0] == "ok"
+    assert out[1] == "redirect 1010"
+    assert out[2:5] == ["continue"] * 3
+    loads, lookups, hits, skipped, skippable, resolved, insts, squashed = map(int, out[5].split())
+    assert (loads, lookups, hits, skipped, skippable, insts, squashed) == (1, 4, 2, 1, 0, 3, 0)
+
+
+def test_cpp_psru_skippable_resolves_at_commit(core):
+    e = enc.SasaEntry(0x2000, 4, enc.CondOp.SINGLE, (V8L2,))
+    lane2_zero = "11" * 8 + "00" * 4 + "22" * 4
+    out = core([
+        f"table 20 32 {_table(e)}",
+        "writer V 8 10",                  # a load of v8 in flight
+        "fetch 2000 11 0",                # skippable
+        "fetch 2004 12 0",                # two region insts fetched
+        "fetch 2008 13 0",
+        "writer V 8 14",                  # a younger writer (next iteration) fetched
+        f"wb V 8 10 {lane2_zero}",        # lane 2 zero
+        "commit 11",                      # precedingPC commits: squash 2, resume at end
+        "counters",
+    ])
+    assert out[:4] == ["ok", "continue", "continue", "continue"]
+    assert out[4] == "squash 2014 2"
+    _, _, hits, skipped, skippable, resolved, insts, squashed = map(int, out[5].split())
+    assert (hits, skipped, skippable, resolved, insts, squashed) == (1, 1, 1, 1, 2, 2)
+
+
+def test_cpp_psru_skippable_false_or_too_late(core):
+    e = enc.SasaEntry(0x3000, 2, enc.CondOp.AND, (X5, enc.SpRFOperand("x6")))
+    out = core([
+        f"table 20 32 {_table(e)}",
+        f"wb X 6 1 {ZERO8}",
+        "writer X 5 2",
+        "fetch 3000 3 0",                 # x6 settled sparse, x5 in flight: skippable
+        f"wb X 5 2 {NONZERO8}",
+        "commit 3",                       # resolves false
+        "writer X 5 4",
+        "fetch 3000 5 0",
+        "fetch 3004 6 0", "fetch 3008 7 0",   # whole region fetched
+        f"wb X 5 4 {ZERO8}",
+        "commit 5",                       # true, but fetch already left the region
+        "writer X 5 8",
+        "fetch 3000 9 0",
+        "stream",                         # mispredict squashes everything
+        "commit 9",
+        "counters",
+    ])
+    assert [line for line in out if line.startswith("squash")] == []
+    assert out.count("none") == 3
+    _, _, hits, skipped, skippable, resolved, _, _ = map(int, out[-1].split())
+    assert (hits, skipped, skippable, resolved) == (3, 0, 3, 0)
+
+
+def test_cpp_table_load_checks(core):
+    e = enc.SasaEntry(0x1000, 1, enc.CondOp.SINGLE, (enc.SpRFOperand("v31"),))
+    out = core([
+        f"table 0 32 {_table(e)}",        # overflows a 0-entry table
+        f"table 20 16 {_table(e)}",       # v31 has no SpRF entry with 16
+        f"table 20 32 {_table(e)}{_table(e)}",   # duplicate precedingPC
+        f"table 20 32 {_table(e)}",
+    ])
+    assert out[0].startswith("err ") and "overflows" in out[0]
+    assert out[1].startswith("err ") and "SpRF" in out[1]
+    assert out[2].startswith("err ") and "two entries" in out[2]
+    assert out[3] == "ok"
+
+
+# ---------------------------------------------------------------- the SE config, with a stub m5
+
+
+class _Obj:
+    """A stand-in SimObject: records constructor kwargs and attribute assignments."""
+    created: list = []
+
+    def __init__(self, *args, **kwargs):
+        object.__setattr__(self, "_args", args)
+        object.__setattr__(self, "_attrs", dict(kwargs))
+        _Obj.created.append(self)
+
+    def __setattr__(self, name, value):
+        self._attrs[name] = value
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        attrs = object.__getattribute__(self, "_attrs")
+        if name not in attrs:
+            attrs[name] = _Port(f"{type(self).__name__}.{name}")
+        return attrs[name]
+
+    def __getitem__(self, i):
+        return _Port(f"{type(self).__name__}[{i}]")
+
+
+class _Port:
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        _Obj.calls.append((self.name, args, kwargs))
+        return _Port(self.name + "()")
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Port(f"{self.name}.{name}")
+
+    def __getitem__(self, i):
+        return _Port(f"{self.name}[{i}]")
+
+
+_Obj.calls = []
+
+
+def _stub_m5(monkeypatch):
+    classes: dict[str, type] = {}
+
+    def objects_getattr(name):
+        if name not in classes:
+            cls = type(name, (_Obj,), {})
+            if name == "SEWorkload":
+                cls.init_compatible = staticmethod(lambda binary: _Obj(binary=binary))
+            classes[name] = cls
+        return classes[name]
+
+    m5 = types.ModuleType("m5")
+    objects = types.ModuleType("m5.objects")
+    objects.__getattr__ = objects_getattr
+    m5.objects = objects
+    m5.instantiated = []
+
+    class _Exit:
+        def getCause(self):
+            return "exiting with last active thread context"
+
+        def getCode(self):
+            return 0
+    m5.instantiate = lambda *a: m5.instantiated.append(True)
+    m5.simulate = lambda *a: _Exit()
+    m5.curTick = lambda: 1234
+    monkeypatch.setitem(sys.modules, "m5", m5)
+    monkeypatch.setitem(sys.modules, "m5.objects", objects)
+    return m5
+
+
+def _run_config(monkeypatch, tmp_path, argv):
+    m5 = _stub_m5(monkeypatch)
+    _Obj.created.clear()
+    _Obj.calls.clear()
+    binary = tmp_path / "kernel.elf"
+    binary.write_bytes(b"\x7fELF")
+    monkeypatch.setattr(sys, "argv", [str(SE_CONFIG), "--binary", str(binary)] + argv)
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_path(str(SE_CONFIG), run_name="__m5_main__")
+    assert exc.value.code == 0
+    assert m5.instantiated == [True]
+    return {type(o).__name__: [x for x in _Obj.created if type(x).__name__ == type(o).__name__]
+            for o in _Obj.created}
+
+
+def test_se_config_compiles():
+    compile(SE_CONFIG.read_text(), str(SE_CONFIG), "exec")
+
+
+def _caches(objs):
+    caches = objs["Cache"]
+    by_size = {c._attrs["size"]: c._attrs for c in caches}
+    return caches, by_size
+
+
+def test_se_config_takes_numbers_from_params(monkeypatch, tmp_path):
+    objs = _run_config(monkeypatch, tmp_path, [])
+    p = MINOR_DEFAULT
+    caches, _ = _caches(objs)
+    assert len(caches) == 3
+    l1i, l1d, l2 = (c._attrs for c in caches)
+    for got, want in ((l1i, p.l1i), (l1d, p.l1d), (l2, p.l2)):
+        assert got["size"] == f"{want.size_kb}kB"
+        assert got["assoc"] == want.assoc
+        assert got["tag_latency"] == got["data_latency"] == want.latency
+    assert (l1i["size"], l1d["size"], l2["size"]) == ("32kB", "64kB", "2048kB")   # Table 4.1
+    cpu = objs["ArmMinorCPU"][0]._attrs
+    assert cpu["decodeInputWidth"] == p.decode_width
+    assert cpu["executeIssueLimit"] == p.issue_limit
+    assert cpu["executeMemoryIssueLimit"] == p.mem_issue_limit
+    assert cpu["executeCommitLimit"] == p.commit_limit
+    assert cpu["executeInputBufferSize"] == p.execute_input_buffer
+    assert cpu["fetch1ToFetch2ForwardDelay"] == p.fetch1_to_fetch2_delay
+    assert cpu["executeBranchDelay"] == p.branch_delay
+    sparce = objs["SparceUnit"][0]._attrs
+    assert sparce == {"enabled": True, "sasaEntries": p.sasa_entries, "sprfEntries": p.sprf_entries}
+    assert objs["LocalBP"][0]._attrs["localPredictorSize"] == p.bp_entries
+    assert objs["SimpleBTB"][0]._attrs["numEntries"] == p.btb_entries
+    lats = {type(o).__name__: o._attrs.get("opLat") for o in _Obj.created if type(o).__name__.startswith("MinorDefault")}
+    assert lats["MinorDefaultIntFU"] == p.lat_int_alu and lats["MinorDefaultIntMulFU"] == p.lat_int_mult
+    assert lats["MinorDefaultIntDivFU"] == p.lat_int_div and lats["MinorDefaultFloatSimdFU"] == p.lat_float_simd
+    assert lats["MinorDefaultMemFU"] == p.lat_mem
+    assert len(objs["MinorDefaultIntFU"]) == p.int_alu_units
+    assert objs["MinorFUTiming"][0]._attrs["extraAssumedLat"] == p.lat_mem_extra_assumed
+    assert objs["SimpleMemory"][0]._attrs["latency"] == f"{p.dram_latency / p.clock_ghz}ns"
+    assert objs["SrcClockDomain"][0]._attrs["clock"] == f"{p.clock_ghz}GHz"
+    root = objs["Root"][0]._attrs
+    assert root["full_system"] is False
+
+
+def test_se_config_reads_params_json_and_sparce_off(monkeypatch, tmp_path):
+    params = MINOR_DEFAULT.with_overrides({"l1d.size_kb": "32", "l2.latency": "20", "sasa_entries": "8"})
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params.as_dict()))
+    assert params_from_dict(json.loads(path.read_text())) == params
+    objs = _run_config(monkeypatch, tmp_path, ["--params-json", str(path), "--sparce", "off", "--mem", "ddr3"])
+    caches, _ = _caches(objs)
+    assert caches[1]._attrs["size"] == "32kB"
+    assert caches[2]._attrs["tag_latency"] == 20
+    assert objs["SparceUnit"][0]._attrs == {"enabled": False, "sasaEntries": 8, "sprfEntries": 32}
+    assert "DDR3_1600_8x8" in objs and "SimpleMemory" not in objs
+
+
+def test_se_config_only_uses_classes_gem5_v24_has():
+    """Every m5.objects name the config imports is a SimObject of gem5 v24.0.0.1 (or SparceUnit)."""
+    text = SE_CONFIG.read_text()
+    names = re.search(r"from m5\.objects import \((.*?)\)", text, re.S).group(1)
+    names = re.sub(r"#[^\n]*", "", names)
+    names = {n.strip() for n in names.replace("\n", " ").split(",") if n.strip()}
+    known_v24 = {"AddrRange", "ArmMinorCPU", "Cache", "DDR3_1600_8x8", "L2XBar", "LocalBP", "MemCtrl",
+                 "MinorDefaultFloatSimdFU", "MinorDefaultIntDivFU", "MinorDefaultIntFU",
+                 "MinorDefaultIntMulFU", "MinorDefaultMemFU", "MinorDefaultMiscFU", "MinorDefaultPredFU",
+                 "MinorFUPool", "MinorFUTiming", "Process", "Root", "SEWorkload", "SimpleBTB",
+                 "SimpleMemory", "SrcClockDomain", "System", "SystemXBar", "VoltageDomain"}
+    assert names - known_v24 == {"SparceUnit"}
+
+
+# ---------------------------------------------------------------- the patch applier
+
+
+def test_applier_refuses_a_non_gem5_tree(tmp_path):
+    sys.path.insert(0, str(GEM5_DIR))
+    try:
+        import apply_gem5_patch as ap
+    finally:
+        sys.path.remove(str(GEM5_DIR))
+    with pytest.raises(ap.PatchError):
+        ap.apply(tmp_path, check=True)
+    # anchors are single lines and every hook carries the marker (idempotence relies on it)
+    for e in ap.EDITS:
+        assert "\n" not in e.anchor and ap.MARKER in e.text and e.where in ("before", "after")
+    copied = {p.relative_to(ap.NEW_FILES_ROOT).as_posix() for p in ap.new_files()}
+    assert {"cpu/sparce/sparce_core.hh", "cpu/sparce/sparce_unit.cc", "cpu/sparce/SConscript",
+            "cpu/sparce/SparceUnit.py", "arch/arm/insts/sasa_ld.cc"} <= copied
+
+
+@pytest.mark.skipif(not os.environ.get("GEM5_SRC"), reason="set GEM5_SRC to a gem5 v24.0.0.1 source tree")
+def test_applier_anchors_in_real_gem5(tmp_path):
+    src = Path(os.environ["GEM5_SRC"])
+    work = tmp_path / "gem5"
+    for rel in ("src/arch/arm", "src/cpu/minor", "src/base"):
+        shutil.copytree(src / rel, work / rel)
+    script = GEM5_DIR / "apply_gem5_patch.py"
+    subprocess.run([sys.executable, str(script), str(work), "--check"], check=True)
+    subprocess.run([sys.executable, str(script), str(work)], check=True)
+    again = subprocess.run([sys.executable, str(script), str(work)], check=True, capture_output=True, text=True)
+    assert again.stdout.count("already applied") == 15
+
+
+# ---------------------------------------------------------------- axsim gem5
+
+
+def _axsim(argv, env=None):
+    return subprocess.run([sys.executable, "-m", "sparce_sim.gem5_backend"] + argv, cwd=ROOT, text=True,
+                          capture_output=True, env={**os.environ, **(env or {})})
+
+
+def test_axsim_gem5_without_gem5_is_a_clear_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "GEM5_ROOT"}
+    r = subprocess.run([sys.executable, "-m", "sparce_sim.gem5_backend", "dot", "--out", str(tmp_path)],
+                       cwd=ROOT, text=True, capture_output=True, env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "gem5 not found" in r.stderr and "GEM5_ROOT" in r.stderr
+    missing = tmp_path / "nogem5"
+    r = _axsim(["dot", "--out", str(tmp_path), "--gem5", str(missing)])
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert str(missing) in r.stderr
+    r = _axsim(["dot", "--out", str(tmp_path)], env={"GEM5_ROOT": str(missing)})
+    assert r.returncode == 2 and str(missing / "build" / "ARM" / "gem5.opt") in r.stderr
+
+
+def test_register_adds_gem5_subcommand():
+    import argparse
+
+    from sparce_sim import gem5_backend
+    parser = argparse.ArgumentParser()
+    gem5_backend.register(parser.add_subparsers(dest="command"))
+    ns = parser.parse_args(["gem5", "sgemm", "--gem5", "/x", "--sparce", "off", "--param", "l1d.size_kb=32"])
+    assert ns.func is gem5_backend.cmd_gem5 and ns.gem5 == "/x" and ns.sparce == "off"
+
+
+def test_find_gem5(tmp_path):
+    from sparce_sim.gem5_backend import find_gem5
+    binary = tmp_path / "build" / "ARM" / "gem5.opt"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    assert find_gem5(tmp_path, env={}) == binary
+    assert find_gem5(binary, env={}) == binary
+    assert find_gem5(None, env={"GEM5_ROOT": str(tmp_path)}) == binary
+    with pytest.raises(FileNotFoundError, match="GEM5_ROOT"):
+        find_gem5(None, env={})
+
+
+def test_baked_elf_runs_on_sparce_sim_and_prints_the_output(tmp_path):
+    """The ELF `axsim gem5` hands gem5 carries its inputs and dumps its output on stdout; the default
+    engine runs that exact file without any host-side input and prints the numpy reference."""
+    if shutil.which(os.environ.get("AXSIM_CROSS_GCC", "aarch64-linux-gnu-gcc")) is None:
+        pytest.skip("no AArch64 cross compiler")
+    r = _axsim(["dot", "--n", "64", "--sparsity", "0.5", "--dry-run", "--out", str(tmp_path)])
+    assert r.returncode == 0, r.stderr
+    cmd = (tmp_path / "command.txt").read_text().split()
+    assert cmd[cmd.index("--binary") + 1] == str(tmp_path / "dot.elf")
+    assert json.loads((tmp_path / "params.json").read_text()) == MINOR_DEFAULT.as_dict()
+
+    from sparce_sim.kernel_run import dims_for, make_inputs, reference
+    from sparce_sim.runner import simulate
+    ref = reference("dot", make_inputs("dot", dims_for("dot", "small", n=64), 0.5, 0))
+    result = simulate(tmp_path / "dot.elf", sparce=True)
+    assert result.stdout == ref.tobytes()
+    assert result.stats["system.cpu.sparce.regionsSkipped"] > 0
