@@ -47,6 +47,8 @@ def register(subparsers) -> None:
     t.add_argument("--seeds", type=int, nargs="+", default=[0])
     t.add_argument("--defense", default="none")
     t.add_argument("--epochs", type=int, default=8)
+    t.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate")
+    t.add_argument("--batch-size", type=int, default=32)
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("search", help="search EMPIR(M, N) under the paper's constraints")
@@ -84,7 +86,7 @@ def cmd_train(args) -> int:
     torch.set_num_threads(1)
     arch, *data = _data(args)
     records = train_all(args.out, data, arch, args.bits, args.seeds, args.defense, args.epochs,
-                        _log)
+                        _log, args.lr, args.batch_size)
     print(json.dumps([{k: r[k] for k in ("name", "clean_acc")} for r in records], indent=1))
     return 0
 

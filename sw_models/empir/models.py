@@ -7,15 +7,22 @@ MNISTconv: Conv(8x8x64, stride 2, SAME), ReLU, Conv(6x6x128, stride 2, VALID), R
 CIFARconv: Conv(5x5x32), ReLU, MaxPool(3x3, s2), Conv(8x8x64), ReLU, AvgPool(3x3, s2),
            Conv(8x8x64), ReLU, AvgPool(3x3, s2), FC(64), FC(10); convolutions keep the spatial size.
 
-A low-precision member quantizes the weights of every conv/FC layer to `wbits` and every hidden
-activation to `abits` (eq. 8.1; the ReLU becomes DoReFa's clip to [0, 1]). The input image and the
-output logits stay in float. wbits = abits = 32 is the full-precision model.
+Quantized layers follow the authors' released TensorFlow code (github.com/sancharisen/EMPIR,
+cleverhans_tutorials/tutorial_models.py, Conv2D_lowprecision and make_basic_lowprecision_cnn):
 
-Table 8.1's networks have no batch normalisation, and DoReFa weights lie in [-1, 1]: summed over a
-fan-in of hundreds they saturate the [0, 1] activation clip and the member never trains. A quantized
-layer therefore multiplies its k-bit weights by the constant 1/sqrt(fan_in) (a fixed per-layer
-scalar, a shift in fixed point, not learned), which keeps pre-activations at the scale of the
-full-precision initialisation. The quantization levels themselves are exactly eq. 8.1's.
+MNISTconv ("code" layout, the one the paper's MNIST numbers come from):
+  * every conv layer quantizes its *input* to `abits` (DoReFa's quantize_k(clip(a, 0, 1))), the
+    first one included, so a low-precision member sees the image on 2^abits levels; each conv is
+    followed by a plain ReLU, and the ReLU of the last conv feeds the classifier unquantized;
+  * conv weights are eq. 8.1's w_k in [-1, 1] with no extra scale, and there are no biases;
+  * the final fully connected layer stays full precision (the code's `Linear`);
+  * weights start as truncated normals scaled to unit L2 norm per output unit (the code's init).
+  The full-precision member is the same network with no quantizers (CleverHans' basic CNN).
+
+CIFARconv ("scaled" layout, only tested on generated data): every conv/FC layer has k-bit weights
+times a constant 1/sqrt(fan_in) (a fixed per-layer scalar, not learned) and biases, and every hidden
+activation is DoReFa's clip-and-quantize; input and logits stay in float. Without batch norm its
+deeper stack did not train with unscaled [-1, 1] weights in our tests.
 """
 from __future__ import annotations
 
@@ -35,33 +42,47 @@ ARCHS = ("mnistconv", "cifarconv")
 
 
 class QConv2d(nn.Conv2d):
-    """Conv2d whose weights are quantized to `wbits` on every forward pass."""
+    """Conv2d whose weights are quantized to `wbits` on every forward pass.
 
-    def __init__(self, *args, wbits: int = FULL_PRECISION, **kwargs):
+    scale=True multiplies the k-bit weights by 1/sqrt(fan_in) (CIFARconv's "scaled" layout);
+    scale=False uses eq. 8.1's w_k as they are (the authors' code, MNISTconv)."""
+
+    def __init__(self, *args, wbits: int = FULL_PRECISION, scale: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.wbits = check_bits(wbits, "weight bits")
+        self.scale = scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, _scaled(self.weight, self.wbits), self.bias,
+        return F.conv2d(x, _quantized(self.weight, self.wbits, self.scale), self.bias,
                         self.stride, self.padding, self.dilation, self.groups)
 
 
 class QLinear(nn.Linear):
     """Linear layer whose weights are quantized to `wbits` on every forward pass."""
 
-    def __init__(self, *args, wbits: int = FULL_PRECISION, **kwargs):
+    def __init__(self, *args, wbits: int = FULL_PRECISION, scale: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.wbits = check_bits(wbits, "weight bits")
+        self.scale = scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, _scaled(self.weight, self.wbits), self.bias)
+        return F.linear(x, _quantized(self.weight, self.wbits, self.scale), self.bias)
 
 
-def _scaled(w: torch.Tensor, wbits: int) -> torch.Tensor:
-    """Eq. 8.1's w_k times 1/sqrt(fan_in) (see the module docstring); w itself at 32 bits."""
+def _quantized(w: torch.Tensor, wbits: int, scale: bool) -> torch.Tensor:
+    """Eq. 8.1's w_k, times 1/sqrt(fan_in) when `scale`; w itself at 32 bits."""
     if wbits == FULL_PRECISION:
         return w
-    return quantize_weight(w, wbits) / math.sqrt(w[0].numel())
+    q = quantize_weight(w, wbits)
+    return q / math.sqrt(w[0].numel()) if scale else q
+
+
+def unit_norm_init_(weight: torch.Tensor, std: float) -> torch.Tensor:
+    """The authors' init: truncated normal (2 std), then each output unit scaled to L2 norm 1."""
+    with torch.no_grad():
+        nn.init.trunc_normal_(weight, std=std, a=-2 * std, b=2 * std)
+        weight /= weight.flatten(1).norm(dim=1).clamp_min(1e-7).view(-1, *[1] * (weight.dim() - 1))
+    return weight
 
 
 class QAct(nn.Module):
@@ -77,16 +98,26 @@ class QAct(nn.Module):
 
 
 class MNISTconv(nn.Module):
-    """Table 8.1's MNISTconv for (channels, size, size) inputs."""
+    """Table 8.1's MNISTconv for (channels, size, size) inputs, in the authors' code layout:
+    [quantize input] conv ReLU [quantize] conv ReLU [quantize] conv ReLU, full-precision FC."""
 
     def __init__(self, wbits: int = 32, abits: int = 32, in_shape=(1, 28, 28), n_classes: int = 10):
         super().__init__()
         c = in_shape[0]
+
+        def conv(cin, cout, k, stride=1):
+            layer = QConv2d(cin, cout, k, stride=stride, wbits=wbits, scale=False, bias=False)
+            unit_norm_init_(layer.weight, 0.2 if wbits < FULL_PRECISION else 0.1)
+            return layer
+
+        def quant():   # nothing at full precision (a ReLU there would zero the gradient at 0 pixels)
+            return QAct(abits) if abits < FULL_PRECISION else nn.Identity()
         self.features = nn.Sequential(
-            nn.ZeroPad2d(3), QConv2d(c, 64, 8, stride=2, wbits=wbits), QAct(abits),
-            QConv2d(64, 128, 6, stride=2, wbits=wbits), QAct(abits),
-            QConv2d(128, 128, 5, wbits=wbits), QAct(abits), nn.Flatten())
-        self.classifier = QLinear(_flat_size(self.features, in_shape), n_classes, wbits=wbits)
+            quant(), nn.ZeroPad2d(3), conv(c, 64, 8, 2), nn.ReLU(),
+            quant(), conv(64, 128, 6, 2), nn.ReLU(),
+            quant(), conv(128, 128, 5), nn.ReLU(), nn.Flatten())
+        self.classifier = nn.Linear(_flat_size(self.features, in_shape), n_classes, bias=False)
+        unit_norm_init_(self.classifier.weight, 1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))

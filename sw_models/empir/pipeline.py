@@ -42,12 +42,12 @@ def load_data(spec: str, n_train: int | None = None, n_test: int | None = None):
 
 
 def train_all(out: Path, data, arch: str, bit_pairs, seeds, defense: str = "none",
-              epochs: int = 8, log=print) -> list[dict]:
+              epochs: int = 8, log=print, lr: float = 5e-4, batch_size: int = 32) -> list[dict]:
     """Train every (wbits, abits) x seed member; members already trained are skipped."""
     records = []
     for (w, a) in bit_pairs:
         for seed in seeds:
-            spec = MemberSpec(arch, w, a, seed, defense, epochs)
+            spec = MemberSpec(arch, w, a, seed, defense, epochs, lr, batch_size)
             records.append(train_member(spec, data, Path(out) / "members", log))
     return records
 
