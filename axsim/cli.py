@@ -12,7 +12,8 @@ import sys
 
 # module path of each package's cli module, in the order they appear in --help
 _CLI_MODULES = [
-    "sparce_sim.cli",        # run, sweep
+    "sparce_sim.cli",        # run, sweep, network
+    "sparce_sim.gem5_backend",  # gem5
     "sasa_compiler.cli",     # compile
     "analysis.cli",          # stats
     "sw_models.compression.cli",  # compress

@@ -2,7 +2,7 @@
 
 The core parameters are gem5's BaseMinorCPU defaults (src/cpu/minor/BaseMinorCPU.py) and the
 latencies of MinorDefaultFUPool; the caches and SPARCE sizes are Table 4.1(a). sparce_sim reads
-this module directly; gem5_configs/sparce_se.py passes the same numbers to gem5's objects.
+this module directly; gem5_configs/se_sparce.py passes the same numbers to gem5's objects.
 """
 from __future__ import annotations
 
