@@ -36,6 +36,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument("--out", type=Path, default=None)
     sweep.set_defaults(func=cmd_sweep)
 
+    net = sub.add_parser("network", help="per-layer SPARCE on an ONNX CNN, im2col + sgemm (Figs. 4.10/4.12)")
+    net.add_argument("model", nargs="?", type=Path, help="ONNX CNN (or use --shipped)")
+    net.add_argument("--shipped", choices=("mnistconv",), help="train and export MNISTconv on digits")
+    net.add_argument("--input", type=Path, help=".npy input for the model (default: a digits test image "
+                     "for 28x28 or 8x8 one-channel models, else seeded uniform noise)")
+    net.add_argument("--image", type=int, default=0, help="digits test image index")
+    net.add_argument("--cols", type=int, default=16, help="B columns simulated per sample")
+    net.add_argument("--samples", type=int, default=3, help="column samples per layer")
+    net.add_argument("--seed", type=int, default=0)
+    net.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    net.add_argument("--out", type=Path, default=Path("out/network"))
+    net.set_defaults(func=cmd_network)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shape", default="small", help="shape preset: small (default) or conv4 (AlexNet conv4)")
@@ -119,4 +132,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                      sasa=default_sasa(args.kernel, args.sasa), params=params, max_insts=args.max_insts)
     print(json.dumps(rows, indent=1))
     print(f"CSV and plot in {out}")
+    return 0
+
+
+def cmd_network(args: argparse.Namespace) -> int:
+    from .network import model_input, run_network
+    if (args.model is None) == (args.shipped is None):
+        raise ValueError("give exactly one of MODEL.onnx or --shipped NAME")
+    model = args.model
+    if args.shipped:
+        from sw_models.compression.models import build_shipped
+        model = build_shipped(args.shipped, args.out / "models")
+    x = model_input(Path(model), args.input, args.image, args.seed)
+    summary = run_network(Path(model), x, args.out, cols=args.cols, samples=args.samples, seed=args.seed,
+                          params=system_params(args.param))
+    print(json.dumps(summary, indent=1))
+    print(f"per-layer CSV, summary.json and layers.png in {args.out}")
     return 0
