@@ -59,11 +59,17 @@ def _verify(args: argparse.Namespace, result) -> int:
     from .verify import kernel_for_source, verify
     kernel = kernel_for_source(args.source)
     cases = verify(kernel, args.output, result.listing, VERIFY_DIMS[kernel], [0.0, 0.5, 0.9], [0, 1, 2])
-    bad = [c for c in cases if not c.identical]
+    bad = [c for c in cases if not c.ok]
     for c in cases:
+        red = c.redundancy
         print(f"  sparsity {c.sparsity:.1f} seed {c.seed}: {'identical' if c.identical else 'MISMATCH'}, "
-              f"{c.skipped} insts skipped, cycles {c.cycles_on:.0f} vs baseline {c.cycles_off:.0f}")
+              f"{c.skipped} insts skipped, cycles {c.cycles_on:.0f} vs baseline {c.cycles_off:.0f}; "
+              f"redundancy: {red.skip_events} skips checked, {red.unchanged} destinations unchanged, "
+              f"{red.reads_by_skipped} stale reads by skipped insts, {red.absorbed} absorbed, "
+              f"{len(red.violations)} violations")
     for c in bad:
         print(c.detail, file=sys.stderr)
-    print(f"verify: {len(cases) - len(bad)}/{len(cases)} runs bit-identical")
+        for v in c.redundancy.violations[:10]:
+            print(f"  redundancy violation: {v}", file=sys.stderr)
+    print(f"verify: {len(cases) - len(bad)}/{len(cases)} runs bit-identical with every skip shown redundant")
     return 1 if bad else 0

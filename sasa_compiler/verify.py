@@ -27,6 +27,11 @@ class VerifyCase:
     cycles_on: float
     cycles_off: float
     detail: str = ""
+    redundancy: object = None    # redundancy_check.RedundancyReport: every skip shown redundant
+
+    @property
+    def ok(self) -> bool:
+        return self.identical and (self.redundancy is None or self.redundancy.ok)
 
 
 def kernel_for_source(src: Path) -> str:
@@ -40,7 +45,12 @@ def kernel_for_source(src: Path) -> str:
 
 def table_pcs(elf: Path) -> list[int]:
     """precedingPCs of every SASA table in the ELF, in table then row order."""
-    pcs = []
+    return [e.preceding_pc for e in table_entries(elf)]
+
+
+def table_entries(elf: Path) -> list:
+    """Every SASA table row in the ELF (isa_ext.encoding.SasaEntry), in table then row order."""
+    entries = []
     with open(elf, "rb") as fh:
         f = ELFFile(fh)
         symtab = f.get_section_by_name(".symtab")
@@ -50,8 +60,8 @@ def table_pcs(elf: Path) -> list[int]:
                   if s.name.startswith("sasa_table_") and s.name.endswith("_entries")}
         for name, addr in tables:
             raw = _read(f, addr, counts.get(name, 0) * ENTRY_BYTES)
-            pcs += [e.preceding_pc for e in decode_table(raw)] if raw else []
-    return pcs
+            entries += decode_table(raw) if raw else []
+    return entries
 
 
 def _read(f: ELFFile, addr: int, size: int) -> bytes:
@@ -64,7 +74,9 @@ def _read(f: ELFFile, addr: int, size: int) -> bytes:
 
 def verify(kernel: str, compiled: Path, listing: dict, dims: dict[str, int],
            sparsities: list[float], seeds: list[int]) -> list[VerifyCase]:
-    """Run baseline, compiled+SPARCE off and compiled+SPARCE on for every (sparsity, seed)."""
+    """Run baseline, compiled+SPARCE off and compiled+SPARCE on for every (sparsity, seed), and the
+    dynamic redundancy check (redundancy_check) of every would-be skip."""
+    from .redundancy_check import check_elf
     from sparce_sim.kernel_run import build_params, make_inputs, reference, to_memory
     from sparce_sim.runner import simulate
     spec = KERNELS[kernel]
@@ -73,7 +85,8 @@ def verify(kernel: str, compiled: Path, listing: dict, dims: dict[str, int],
     src_name = next(s for s in spec.sources if s.endswith(".S") and s != "crt0.S"
                     and Path(listing["source"]).name == s)
     elf = build(kernel, params, "source", replace={src_name: Path(compiled)})
-    pcs = table_pcs(elf)
+    entries = table_entries(elf)
+    pcs = [e.preceding_pc for e in entries]
     cases = []
     for s in sparsities:
         for seed in seeds:
@@ -84,7 +97,9 @@ def verify(kernel: str, compiled: Path, listing: dict, dims: dict[str, int],
             r0 = simulate(base, mem, want, sparce=False)
             r_off = simulate(elf, mem, want, sparce=False)
             r_on = simulate(elf, mem, want, sparce=True)
-            cases.append(_compare(s, seed, spec.output, r0, r_off, r_on, pcs, listing))
+            case = _compare(s, seed, spec.output, r0, r_off, r_on, pcs, listing)
+            case.redundancy = check_elf(elf, mem, entries)
+            cases.append(case)
     return cases
 
 

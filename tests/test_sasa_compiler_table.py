@@ -51,7 +51,7 @@ def test_and_entries_are_sound_and_pay_off_at_high_sparsity(tmp_path):
     on_merged = verify("dirconv", merged.out, merged.listing, DIMS, [0.0, 0.5, 0.9, 1.0], [4])
     on_dropped = verify("dirconv", dropped.out, dropped.listing, DIMS, [0.9], [4])
     for case in on_merged:
-        assert case.identical, case.detail
+        assert case.ok, (case.detail, case.redundancy.violations[:3])
     high = next(c for c in on_merged if c.sparsity == 0.9)
     assert high.skipped > on_dropped[0].skipped
     assert high.cycles_on < on_dropped[0].cycles_on
