@@ -27,7 +27,9 @@ from sw_models.empir.plots import make_all  # noqa: E402
 FP = [(32, 32)]
 LP_POOL = [(2, 2), (2, 4), (4, 4)]       # searched (<= 4 bits, §8.1.3), two seeds each
 LP_SEEDS = [1, 2]
-DEFENSES = ("pgd_adv", "igr", "fgsm_adv", "distill")   # most expensive first
+# Table 8.3's comparison rows, most expensive first. PGD adversarial training (Table 8.4 only) is
+# left out of the digits run: at eps 0.3 it trained to chance (8.69%) in 167 s, see the note.
+DEFENSES = ("igr", "fgsm_adv", "distill")
 
 
 def _train(job):
@@ -52,7 +54,7 @@ def main() -> int:
     ap.add_argument("--n-eval", type=int, default=100)
     ap.add_argument("--n-search", type=int, default=100)
     ap.add_argument("--epochs", type=int, default=15)
-    ap.add_argument("--jobs", type=int, default=2, help="training processes")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes (training, search, table rows)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
@@ -65,13 +67,15 @@ def main() -> int:
     train_parallel(jobs, args.jobs)
     t_train = time.time() - t0
     params = pipeline.default_params(arch)
-    found = pipeline.run_search(args.out, x_te, y_te, params, 1, 2, "vote", args.n_search, log=log)
+    found = pipeline.run_search(args.out, x_te, y_te, params, 1, 2, "vote", args.n_search, log=log,
+                                 jobs=args.jobs)
     best = [r for r in pipeline.load_pool(args.out)
             if r["name"] in found["best"]["members"] and not r["full_precision"]]
     train_parallel([(args.out, (r["wbits"], r["abits"]), r["seed"], "fgsm_adv", args.epochs)
                     for r in best], args.jobs)
     t_search = time.time() - t0 - t_train
-    res = pipeline.run_evaluate(args.out, x_te, y_te, params, args.n_eval, log=log)
+    res = pipeline.run_evaluate(args.out, x_te, y_te, params, args.n_eval, log=log,
+                                jobs=args.jobs)
     make_all(args.out)
     t_total = time.time() - t0
     table = {k: {m: v[m] for m in ("clean", "cw", "fgsm", "bim", "pgd", "average",

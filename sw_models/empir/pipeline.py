@@ -8,6 +8,9 @@
 """
 from __future__ import annotations
 
+import multiprocessing as mp
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -69,12 +72,13 @@ def baseline(pool: list[dict], defense: str = "none") -> dict:
 
 
 def run_search(out: Path, x, y, params: AttackParams, m=1, n=2, method="vote",
-               n_search=150, max_overhead=0.25, max_clean_drop=2.0, log=print) -> dict:
+               n_search=150, max_overhead=0.25, max_clean_drop=2.0, log=print,
+               jobs: int = 1) -> dict:
     """Search and write <out>/search.json."""
     pool = load_pool(out)
     base = clean_accuracy(load_member(baseline(pool)["dir"])[0], x, y)
     result = search(pool, x, y, base, params, m, n, method, max_overhead, max_clean_drop,
-                    n_search, log)
+                    n_search, log, jobs)
     save_json(Path(out) / "search.json", result)
     return result
 
@@ -105,9 +109,18 @@ def _row(records, method, x, y, xa, ya, params, adaptive, cache):
     return res
 
 
+def _row_job(job) -> None:
+    """Worker: compute one table row into <out>/eval/<key>.json (reused by run_evaluate)."""
+    out, key, records, method, x, y, xa, ya, params, adaptive = job
+    torch.set_num_threads(1)
+    _cached(Path(out), key, lambda: _row(records, method, x, y, xa, ya, params, adaptive, {}),
+            lambda msg: print(msg, file=sys.stderr, flush=True))
+
+
 def run_evaluate(out: Path, x, y, params: AttackParams, n_eval: int = 150,
-                 individual_attack: str = "fgsm", log=print) -> dict:
-    """Tables 8.3/8.4 rows, adaptive attacks, ONNX check, overheads, Figs. 8.1/8.3/8.4/8.5 data."""
+                 individual_attack: str = "fgsm", log=print, jobs: int = 1) -> dict:
+    """Tables 8.3/8.4 rows, adaptive attacks, ONNX check, overheads, Figs. 8.1/8.3/8.4/8.5 data.
+    `jobs` > 1 computes the table rows first in that many (spawned) processes."""
     out = Path(out)
     pool = load_pool(out)
     found = load_json(out / "search.json") if (out / "search.json").is_file() else None
@@ -123,12 +136,22 @@ def run_evaluate(out: Path, x, y, params: AttackParams, n_eval: int = 150,
         return _cached(out, f"{key}_{tag}", lambda: _row(records, found["method"], x, y, xa, ya,
                                                          params, adaptive, cache), log)
 
+    adv_members = _same_bits(pool, best, "fgsm_adv")
+    if jobs > 1:   # the adaptive (slowest) rows first
+        plan = [("empir", best, True)] + ([("empir_fgsm_adv", adv_members, True)]
+                                          if adv_members else [])
+        plan += [("baseline", [baseline(pool)], False)]
+        plan += [(d, [baseline(pool, d)], False) for d in DEFENSE_ROWS
+                 if any(r["full_precision"] and r["defense"] == d for r in pool)]
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as ex:
+            list(ex.map(_row_job, [(out, f"{k}_{tag}", recs, found["method"], x, y, xa, ya,
+                                    params, adaptive) for k, recs, adaptive in plan]))
+
     table = {"Baseline FP": row("baseline", [baseline(pool)]),
              "EMPIR": row("empir", best, adaptive=True)}
     for defense, label in DEFENSE_ROWS.items():
         if any(r["full_precision"] and r["defense"] == defense for r in pool):
             table[label] = row(defense, [baseline(pool, defense)])
-    adv_members = _same_bits(pool, best, "fgsm_adv")
     if adv_members:
         table["EMPIR (FGSM Adv. Train)"] = row("empir_fgsm_adv", adv_members, adaptive=True)
     result = {"params": params.__dict__, "n_eval": len(xa), "n_test": len(x), "search": found,

@@ -12,6 +12,8 @@ set; the proxy keeps the search within the benchmark's time budget.
 from __future__ import annotations
 
 import itertools
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 import torch.nn as nn
@@ -64,25 +66,21 @@ def overheads(records: list[dict]) -> dict:
 
 def search(pool: list[dict], x, y, baseline_acc: float, params: AttackParams, m: int = 1,
            n: int = 2, method: str = "vote", max_overhead: float = 0.25,
-           max_clean_drop: float = 2.0, n_search: int = 150, log=print) -> dict:
-    """Evaluate every admissible EMPIR(M, N); return all candidates and the best one."""
+           max_clean_drop: float = 2.0, n_search: int = 150, log=print, jobs: int = 1) -> dict:
+    """Evaluate every admissible EMPIR(M, N); return all candidates and the best one.
+    `jobs` > 1 scores the candidates in that many (spawned, single-thread) processes."""
     fp, combos = pick_members(pool, m, n)
     proxy = replace(params, steps=10, alpha=params.eps / 4)
-    cache: dict = {}
-    rows = []
-    for lp in combos:
-        records = fp + list(lp)
-        row = {"members": [r["name"] for r in records], **overheads(records)}
-        row["admissible_overhead"] = max(row["time"], row["storage"]) <= m + max_overhead + 1e-9
-        if row["admissible_overhead"]:
-            ens = build_ensemble(records, method, cache)
-            row["clean"] = clean_accuracy(ens, x, y)
-            row["admissible_clean"] = baseline_acc - row["clean"] < max_clean_drop
-            if row["admissible_clean"]:
-                res = attack_suite(ens, x[:n_search], y[:n_search], proxy, attacks=("fgsm", "bim"))
-                row["proxy_adv"] = res["average"]
+    tasks = [(fp + list(lp), m, method, max_overhead, baseline_acc, max_clean_drop,
+              x, y, n_search, proxy) for lp in combos]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as ex:
+            rows = list(ex.map(_score_candidate, tasks))
+    else:
+        cache: dict = {}
+        rows = [_score_candidate(t, cache) for t in tasks]
+    for row in rows:
         log(f"[empir] search {row['members'][m:]}: {_describe(row)}")
-        rows.append(row)
     ranked = [r for r in rows if "proxy_adv" in r]
     if not ranked:
         raise ValueError("no EMPIR configuration meets the overhead and clean-accuracy constraints")
@@ -90,6 +88,21 @@ def search(pool: list[dict], x, y, baseline_acc: float, params: AttackParams, m:
     return {"m": m, "n": n, "method": method, "baseline_clean": baseline_acc,
             "max_overhead": max_overhead, "max_clean_drop": max_clean_drop,
             "n_search": n_search, "candidates": rows, "best": best}
+
+
+def _score_candidate(task, cache: dict | None = None) -> dict:
+    """Overheads, clean accuracy and the robustness proxy of one candidate (see search)."""
+    records, m, method, max_overhead, baseline_acc, max_clean_drop, x, y, n_search, proxy = task
+    row = {"members": [r["name"] for r in records], **overheads(records)}
+    row["admissible_overhead"] = max(row["time"], row["storage"]) <= m + max_overhead + 1e-9
+    if row["admissible_overhead"]:
+        ens = build_ensemble(records, method, cache)
+        row["clean"] = clean_accuracy(ens, x, y)
+        row["admissible_clean"] = baseline_acc - row["clean"] < max_clean_drop
+        if row["admissible_clean"]:
+            res = attack_suite(ens, x[:n_search], y[:n_search], proxy, attacks=("fgsm", "bim"))
+            row["proxy_adv"] = res["average"]
+    return row
 
 
 def _describe(row: dict) -> str:
