@@ -81,11 +81,16 @@ def build(name: str, params: dict[str, int], sasa: str = "none",
     elif sasa not in ("none", "source"):
         raise ValueError(f"sasa must be none, hand or source, not {sasa!r}")
     key = _cache_key(sources, defines, extra_text)
-    cache = Path(cache_dir or os.environ.get("AXSIM_CACHE", Path.home() / ".cache" / "axsim")) / "kernels"
+    cache = Path(cache_dir or cache_root()) / "kernels"
     elf = cache / f"{name}-{key}.elf"
     if not elf.exists():
         _compile(sources, defines, extra_text, elf)
     return elf
+
+
+def cache_root() -> Path:
+    """Where built ELFs and compiled sources are cached: $AXSIM_CACHE or ~/.cache/axsim."""
+    return Path(os.environ.get("AXSIM_CACHE", Path.home() / ".cache" / "axsim"))
 
 
 def _cache_key(sources: list[Path], defines: dict[str, int], extra: dict[str, str]) -> str:

@@ -9,6 +9,9 @@ falls back to a tolerance of rtol=1e-5, atol=1e-6 and says so.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
-from kernels.build import KERNEL_DIR, build, kernel_spec
+from kernels.build import INCLUDE_DIR, KERNEL_DIR, build, cache_root, kernel_spec
 
 from .runner import SimResult, simulate
 
@@ -148,10 +151,24 @@ def kernel_elf(kernel: str, dims: dict[str, int], sasa: str) -> Path:
     except ImportError as exc:
         raise ValueError(f"the SASA compiler is not available ({exc})") from None
     src = KERNEL_DIR / COMPILED_SOURCE[kernel]
-    with tempfile.TemporaryDirectory(prefix="axsim-sasa-") as tmp:
-        out = Path(tmp) / src.name
-        compile_file(src, out, defines={k: str(v) for k, v in params.items()})
-        return build(kernel, params, "source", replace={src.name: out})
+    return build(kernel, params, "source", replace={src.name: _compiled_source(src, params, compile_file)})
+
+
+def _compiled_source(src: Path, params: dict[str, int], compile_file) -> Path:
+    """The SASA compiler's output for `src` built with `params`, cached by everything it depends on:
+    the source, the defines, the compiler's own code, the ISA include and the system parameters."""
+    import sasa_compiler
+    h = hashlib.sha256(src.read_bytes() + repr(sorted(params.items())).encode())
+    for path in sorted(Path(sasa_compiler.__file__).parent.glob("*.py")) + [INCLUDE_DIR / "sparce.inc"]:
+        h.update(path.read_bytes())
+    h.update(json.dumps(MINOR_DEFAULT.as_dict(), sort_keys=True, default=str).encode())
+    out = cache_root() / "sasa" / f"{src.stem}-{h.hexdigest()[:16]}{src.suffix}"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            compile_file(src, Path(tmp) / src.name, defines={k: str(v) for k, v in params.items()})
+            os.replace(Path(tmp) / src.name, out)        # atomic: a cached source is complete
+    return out
 
 
 def run_kernel(kernel: str, dims: dict[str, int], sparsity: float = 0.0, seed: int = 0,
