@@ -98,7 +98,7 @@ class _Checker:
         return start <= addr < start + 4 * self.active.insts_to_skip
 
     def _holds(self, e: SasaEntry) -> bool:
-        from sparce_sim.engine import uc_reg
+        from sparce_sim.decode import uc_reg
         from sparce_sim.sparce import combine, is_sparse
         return combine(e.op, [is_sparse(o, self.uc.reg_read(uc_reg(o.reg))) for o in e.operands])
 

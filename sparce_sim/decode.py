@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 from capstone.arm64 import ARM64_OP_IMM, ARM64_OP_MEM, ARM64_OP_REG
+from unicorn import arm64_const as A
 
 from isa_ext.encoding import decode_sasa_ld
 
@@ -66,6 +67,16 @@ class StaticInst:
     target: int = -1         # direct branch target, -1 if indirect or not a branch
     is_syscall: bool = False
     sasa_ld: tuple[int, int] | None = None   # (rn, size) for SASA-LD
+
+
+def uc_reg(name: str) -> int:
+    """Unicorn register constant for 'x0'-'x30', 'sp' or 'v0'-'v31'."""
+    if name == "sp":
+        return A.UC_ARM64_REG_SP
+    num = int(name[1:])
+    if name[0] == "v":
+        return A.UC_ARM64_REG_V0 + num
+    return {29: A.UC_ARM64_REG_X29, 30: A.UC_ARM64_REG_X30}.get(num, A.UC_ARM64_REG_X0 + num)
 
 
 def reg_id(name: str) -> int | None:

@@ -26,7 +26,7 @@ from .cache import Hierarchy
 from .decode import Decoder, DecodeError, StaticInst
 from .loader import Program
 from .pipeline import Pipeline
-from .decode import reg_id
+from .decode import reg_id, uc_reg
 from .sparce import SasaTable, SparceStats, decide, is_sparse
 
 PAGE = 0x1000
@@ -43,16 +43,6 @@ class SimulationError(RuntimeError):
         super().__init__(f"{where}PC {pc:#x}: {cause}")
         self.pc = pc
         self.cause = cause
-
-
-def uc_reg(name: str) -> int:
-    """Unicorn register constant for 'x0'-'x30', 'sp' or 'v0'-'v31'."""
-    if name == "sp":
-        return A.UC_ARM64_REG_SP
-    num = int(name[1:])
-    if name[0] == "v":
-        return A.UC_ARM64_REG_V0 + num
-    return {29: A.UC_ARM64_REG_X29, 30: A.UC_ARM64_REG_X30}.get(num, A.UC_ARM64_REG_X0 + num)
 
 
 def uc_reg_from_id(rid: int) -> int:
@@ -287,8 +277,7 @@ class Engine:
             return
         stats, pipe = self.info.sparce, self.pipeline
         stats.hits += 1
-        operands = [(pipe.ready[reg_id(o.reg)], is_sparse(o, uc.reg_read(uc_reg(o.reg))))
-                    for o in region.entry.operands]
+        operands = [(pipe.ready[rid], is_sparse(o, uc.reg_read(ucr))) for rid, ucr, o in region.reads]
         fetch_pre = pipe.fetch_t if landed else pipe.last_fetch
         d = decide(region, fetch_pre, operands, pipe.upcoming_fetch_times(region.entry.insts_to_skip),
                    pipe.redirect)

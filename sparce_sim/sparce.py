@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from isa_ext.encoding import CondOp, SasaEntry, SasaError, SpRFOperand, check_table_size
 
-from .decode import reg_id
+from .decode import reg_id, uc_reg
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Region:
     start: int             # first PC of the region
     end: int               # first PC after the region
     cond_regs: tuple[int, ...]
+    reads: tuple[tuple[int, int, SpRFOperand], ...] = ()   # per operand: (engine reg id, unicorn reg, operand)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ class SasaTable:
                 if set(writes_of(pc)) & set(cond):
                     raise SasaError(f"SASA entry {i} (precedingPC {e.preceding_pc:#x}): the region "
                                     f"writes its own condition register at PC {pc:#x}")
-            regions[start] = Region(e, start, end, cond)
+            reads = tuple((reg_id(o.reg), uc_reg(o.reg), o) for o in e.operands)
+            regions[start] = Region(e, start, end, cond, reads)
         self.regions = regions
 
 
