@@ -26,7 +26,7 @@ from .cache import Hierarchy
 from .decode import Decoder, DecodeError, StaticInst
 from .loader import Program
 from .pipeline import Pipeline
-from .decode import reg_id, uc_reg
+from .decode import uc_reg
 from .sparce import SasaTable, SparceStats, decide, is_sparse
 
 PAGE = 0x1000
