@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -58,6 +59,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(1)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    load_start = os.getloadavg()   # the 2 cores are shared: record what else was running
     t0 = time.time()
     arch, *data = pipeline.load_data("digits")
     x_te, y_te = data[2], data[3]
@@ -71,9 +73,10 @@ def main() -> int:
                                  jobs=args.jobs)
     best = [r for r in pipeline.load_pool(args.out)
             if r["name"] in found["best"]["members"] and not r["full_precision"]]
+    t_search = time.time() - t0 - t_train
     train_parallel([(args.out, (r["wbits"], r["abits"]), r["seed"], "fgsm_adv", args.epochs)
                     for r in best], args.jobs)
-    t_search = time.time() - t0 - t_train
+    t_adv = time.time() - t0 - t_train - t_search
     res = pipeline.run_evaluate(args.out, x_te, y_te, params, args.n_eval, log=log,
                                 jobs=args.jobs)
     make_all(args.out)
@@ -83,18 +86,27 @@ def main() -> int:
                                     "member_hinge_bpda", "time", "storage") if m in v}
              for k, v in res["table"].items()}
     base, empir = res["table"]["Baseline FP"], res["table"]["EMPIR"]
-    ratio = empir["average"] / base["average"] if base["average"] > 0 else float("inf")
+    # with a 0% baseline any EMPIR accuracy is "5x" it: say so instead of printing a ratio
+    ratio = round(empir["average"] / base["average"], 2) if base["average"] > 0 else None
     print(json.dumps({
         "benchmark": "empir_digits_table", "members": found["best"]["members"],
         "n_test_clean": res["n_test"], "n_attacked": res["n_eval"], "table": table,
-        "goal": {"adv_ratio": round(ratio, 2), "adv_ratio_ok": ratio >= 5,
+        "goal": {"baseline_avg": base["average"], "empir_avg": empir["average"],
+                 "adv_ratio": ratio, "baseline_is_zero": base["average"] == 0,
+                 "adv_5x_formally": empir["average"] > 0
+                 and empir["average"] >= 5 * base["average"],
+                 "empir_adaptive_worst": empir.get("adaptive_worst"),
                  "clean_drop": round(base["clean"] - empir["clean"], 2),
                  "clean_drop_ok": base["clean"] - empir["clean"] <= 2},
         "onnx": res["onnx"], "vary_mn": [{k: r[k] for k in ("m", "n", "clean", "fgsm", "time",
                                                               "storage")} for r in res["vary_mn"]],
         "individual": [{k: i[k] for k in ("name", "clean", "adv")} for i in res["individual"]],
         "seconds": {"train": round(t_train, 1), "search": round(t_search, 1),
-                    "total": round(t_total, 1)}}, indent=1))
+                    "train_fgsm_adv_lp": round(t_adv, 1),
+                    "evaluate_and_plots": round(t_total - t_train - t_search - t_adv, 1),
+                    "total": round(t_total, 1)},
+        "jobs": args.jobs, "loadavg_start": [round(v, 2) for v in load_start],
+        "loadavg_end": [round(v, 2) for v in os.getloadavg()]}, indent=1))
     return 0
 
 
