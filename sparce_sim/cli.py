@@ -38,12 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     net = sub.add_parser("network", help="per-layer SPARCE on an ONNX CNN, im2col + sgemm (Figs. 4.10/4.12)")
     net.add_argument("model", nargs="?", type=Path, help="ONNX CNN (or use --shipped)")
-    net.add_argument("--shipped", choices=("mnistconv",), help="train and export MNISTconv on digits")
+    net.add_argument("--shipped", choices=("mnistconv", "alexnet"),
+                     help="mnistconv: trained on digits; alexnet: the architecture with seeded random weights")
     net.add_argument("--input", type=Path, help=".npy input for the model (default: a digits test image "
                      "for 28x28 or 8x8 one-channel models, else seeded uniform noise)")
     net.add_argument("--image", type=int, default=0, help="digits test image index")
     net.add_argument("--cols", type=int, default=16, help="B columns simulated per sample")
     net.add_argument("--samples", type=int, default=3, help="column samples per layer")
+    net.add_argument("--rows", type=int, default=None,
+                     help="also sample this many output channels per layer (big layers; conservative)")
     net.add_argument("--seed", type=int, default=0)
     net.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     net.add_argument("--out", type=Path, default=Path("out/network"))
@@ -145,7 +148,7 @@ def cmd_network(args: argparse.Namespace) -> int:
         model = build_shipped(args.shipped, args.out / "models")
     x = model_input(Path(model), args.input, args.image, args.seed)
     summary = run_network(Path(model), x, args.out, cols=args.cols, samples=args.samples, seed=args.seed,
-                          params=system_params(args.param))
+                          params=system_params(args.param), rows=args.rows)
     print(json.dumps(summary, indent=1))
     print(f"per-layer CSV, summary.json and layers.png in {args.out}")
     return 0

@@ -111,3 +111,18 @@ def test_bad_inputs_give_clear_errors(tmp_path, image, capsys):
         run_network(tmp_path / "relu.onnx", np.zeros((1, 4), np.float32), tmp_path / "o2")
     with pytest.raises(ValueError, match="samples"):
         run_network(_model(tmp_path / "m.onnx"), image, tmp_path / "o3", samples=0)
+
+
+def test_row_sampling_checks_the_right_block():
+    from sparce_sim.network import Layer, simulate_layer
+    from gem5_configs.params import MINOR_DEFAULT
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((40, 20)).astype(np.float32)
+    b = np.maximum(rng.standard_normal((20, 30)), 0).astype(np.float32)     # ReLU zeros
+    layer = Layer("synthetic", "Gemm", a, b, (a.astype(np.float64) @ b).astype(np.float32))
+    row = simulate_layer(layer, cols=8, samples=2, seed=1, params=MINOR_DEFAULT, rows=16)
+    assert row["sampled_rows"] == 16 and row["sampled_cols"] == 8 and row["samples"] == 2
+    assert 0 < row["norm_time"] < 1
+    wrong = Layer("synthetic", "Gemm", a, b, -layer.out)                      # the check must bite
+    with pytest.raises(RuntimeError, match="onnxruntime"):
+        simulate_layer(wrong, cols=8, samples=1, seed=1, params=MINOR_DEFAULT, rows=16)
