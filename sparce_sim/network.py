@@ -164,8 +164,9 @@ def _lower_fc(name, op, x, w, bias, y, attrs) -> Layer:
 
 # ---- 3-4. sampled simulation with two oracles
 def sample_columns(n: int, cols: int, samples: int, seed: int) -> list[np.ndarray]:
+    """`samples` random subsets of `cols` columns of B, or (n <= cols) all of them `samples` times."""
     if n <= cols:
-        return [np.arange(n)]
+        return [np.arange(n)] * samples
     rng = np.random.default_rng(seed)
     return [np.sort(rng.choice(n, size=cols, replace=False)) for _ in range(samples)]
 
@@ -180,8 +181,10 @@ def sample_rows(m: int, rows: int | None, count: int, seed: int) -> list[np.ndar
 
 def simulate_layer(layer: Layer, cols: int, samples: int, seed: int, params: SystemParams,
                    rows: int | None = None) -> dict:
+    if layer.dims["n"] <= cols and (not rows or rows >= layer.dims["m"]):
+        samples = 1                                  # the whole layer: nothing to sample
     col_picks = sample_columns(layer.dims["n"], cols, samples, seed)
-    row_picks = sample_rows(layer.dims["m"], rows, len(col_picks), seed)
+    row_picks = sample_rows(layer.dims["m"], rows, samples, seed)
     base, spar, skipped = [], [], []
     for ridx, cidx in zip(row_picks, col_picks):
         scale = layer.dims["m"] / len(ridx) * layer.dims["n"] / len(cidx)
