@@ -14,6 +14,6 @@ setup(
         "unicorn>=2.1", "capstone>=5.0", "pyelftools",
         "onnx", "onnxruntime", "scikit-learn", "torch==2.13.0",
     ],
-    extras_require={"test": ["pytest", "hypothesis"]},
+    extras_require={"test": ["pytest", "hypothesis", "foolbox==3.3.4"]},
     entry_points={"console_scripts": ["axsim=axsim.cli:main"]},
 )
