@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(sweep)
     sweep.add_argument("--sparsity", default="0:0.9:0.1", help="START:STOP:STEP (inclusive) or a,b,c")
     sweep.add_argument("--out", type=Path, default=None)
+    sweep.add_argument("--rows", type=int, help="sgemm: sample sub-GEMMs of this many rows (big shapes)")
+    sweep.add_argument("--cols", type=int, default=16, help="sgemm sampling: columns per sub-GEMM")
+    sweep.add_argument("--samples", type=int, default=3, help="sgemm sampling: sub-GEMMs per point")
     sweep.set_defaults(func=cmd_sweep)
 
     net = sub.add_parser("network", help="per-layer SPARCE on an ONNX CNN, im2col + sgemm (Figs. 4.10/4.12)")
@@ -131,8 +134,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import parse_sparsities, run_sweep
     params = system_params(args.param)
     out = args.out or Path("out") / f"sweep-{args.kernel}-{args.shape}"
+    sample = (args.rows, args.cols, args.samples) if args.rows else None
     rows = run_sweep(args.kernel, args.shape, parse_sparsities(args.sparsity), out, seed=args.seed,
-                     sasa=default_sasa(args.kernel, args.sasa), params=params, max_insts=args.max_insts)
+                     sasa=default_sasa(args.kernel, args.sasa), params=params, max_insts=args.max_insts,
+                     sample=sample)
     print(json.dumps(rows, indent=1))
     print(f"CSV and plot in {out}")
     return 0

@@ -61,7 +61,7 @@ class Engine:
     """One simulation of one program. Create, write inputs, `run()`, read outputs."""
 
     def __init__(self, program: Program, params: SystemParams = MINOR_DEFAULT, sparce: bool = False,
-                 max_insts: int | None = None) -> None:
+                 max_insts: int | None = None, profile: tuple[str, ...] = ()) -> None:
         if max_insts is not None and max_insts <= 0:
             raise ValueError(f"max_insts must be positive, got {max_insts}")
         self.program, self.params, self.sparce_on = program, params, sparce
@@ -73,6 +73,10 @@ class Engine:
         self.decoder = Decoder(params)
         self.table = SasaTable(params.sasa_entries, params.sprf_entries)
         self.info = RunInfo()
+        # cycles (commit-time advance) and instructions attributed to the named symbols' code
+        self._profile = [(program.symbol(n).addr, program.symbol(n).addr + program.symbol(n).size, n) for n in profile]
+        self.profile_cycles = {n: 0 for n in profile}
+        self.profile_insts = {n: 0 for n in profile}
         self._blocks: dict[tuple[int, int], list[StaticInst]] = {}
         self._pending: list[StaticInst] = []
         self._pending_i = 0
@@ -167,12 +171,22 @@ class Engine:
     def _finish_pending(self, next_pc: int, stop: int | None = None) -> None:
         end = len(self._pending) if stop is None else stop
         if end > self._pending_i:
+            t0 = self.pipeline.commit_t
             self._mem_i = self.pipeline.run(self._pending, self._pending_i, end, self._mem,
                                             self._mem_i, self._prefetch, next_pc)
+            if self._profile:
+                self._attribute(self._pending[self._pending_i].pc, end - self._pending_i, self.pipeline.commit_t - t0)
             self._pending_i = end
         if self._mem_i >= len(self._mem):
             self._mem.clear()
             self._mem_i = 0
+
+    def _attribute(self, pc: int, insts: int, cycles: int) -> None:
+        for lo, hi, name in self._profile:
+            if lo <= pc < hi:
+                self.profile_cycles[name] += cycles
+                self.profile_insts[name] += insts
+                return
 
     def _index_in_pending(self, pc: int) -> int:
         if not self._pending:

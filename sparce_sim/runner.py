@@ -31,10 +31,12 @@ class SimResult:
 
 def simulate(elf: str | Path, inputs: dict[str, np.ndarray] | None = None,
              outputs: dict[str, tuple[tuple[int, ...], np.dtype]] | None = None, sparce: bool = False,
-             params: SystemParams = MINOR_DEFAULT, max_insts: int | None = None) -> SimResult:
+             params: SystemParams = MINOR_DEFAULT, max_insts: int | None = None,
+             profile: tuple[str, ...] = ()) -> SimResult:
     """Simulate `elf`. inputs: symbol -> array written before the run; outputs: symbol ->
-    (shape, dtype) read after it. Raises LoadError / SimulationError with file, PC and cause."""
-    engine = Engine(load_elf(elf), params, sparce=sparce, max_insts=max_insts)
+    (shape, dtype) read after it; profile: symbols whose cycles and instructions are reported
+    (system.cpu.profile.*). Raises LoadError / SimulationError with file, PC and cause."""
+    engine = Engine(load_elf(elf), params, sparce=sparce, max_insts=max_insts, profile=profile)
     for name, array in (inputs or {}).items():
         engine.write_symbol(name, array)
     info = engine.run()

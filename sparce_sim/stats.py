@@ -55,6 +55,11 @@ def collect(engine) -> tuple[dict[str, float], dict[str, str]]:
     put("system.cpu.dcache.prefetches", engine.caches.l1d.stats.prefetches,
         "Lines brought in by software prefetch (prfm) (Count)")
     _sparce_stats(put, info.sparce, engine.sparce_on)
+    for name, cycles in engine.profile_cycles.items():
+        put(f"system.cpu.profile.cycles::{name}", cycles,
+            "Cycles (commit-time advance) while committing this symbol's instructions (Cycle)")
+        put(f"system.cpu.profile.insts::{name}", engine.profile_insts[name],
+            "Instructions committed from this symbol's code (Count)")
     return v, d
 
 

@@ -55,3 +55,18 @@ def test_engine_output_equals_qemu(kernel, dims, tmp_path):
     run = run_kernel(kernel, dims, inputs=inputs)
     elf = build(kernel, build_params(kernel, dims), cache_dir=tmp_path)
     assert _qemu_bytes(elf, inputs) == run.output.tobytes()
+
+
+def test_profile_attributes_the_micro_kernel():
+    """system.cpu.profile.*: the sgemm micro-kernel's instructions grow exactly with the 16x4 tiles."""
+    from sparce_sim.loader import LoadError
+    kern = "sgemm_kernel_16x4"
+    counts = {}
+    for m, n in ((16, 4), (32, 8)):
+        r = run_kernel("sgemm", {"m": m, "n": n, "k": 24}, sparsity=0.0, profile=(kern,))
+        s = r.result.stats
+        assert 0 < s[f"system.cpu.profile.cycles::{kern}"] < s["system.cpu.numCycles"]
+        counts[m] = s[f"system.cpu.profile.insts::{kern}"]
+    assert counts[32] == 4 * counts[16]
+    with pytest.raises(LoadError, match="no_such_symbol"):
+        run_kernel("sgemm", {"m": 16, "n": 4, "k": 8}, profile=("no_such_symbol",))
