@@ -170,6 +170,18 @@ def test_cli_sweep_writes_results_and_resumes(tiny_model, tmp_path, capsys):
     for r in smap_rows:                   # eq. 7.3 exactly
         nnz = round((1 - r["sparsity"]) * r["m"] * r["n"])
         assert r["total_bits"] == nnz * 2 + r["m"] * r["n"]
+    # Fig. 7.3 across networks: two runs merged into one table and one heat map
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "network.csv").write_text("\n".join(
+        [net[0]] + [line.replace(line.split(",")[0], "second", 1) for line in net[1:]]) + "\n")
+    merged = tmp_path / "merged"
+    assert axsim_main(["compress", "--combine", str(out), str(other), "--out", str(merged)]) == 0
+    lines = (merged / "networks.csv").read_text().splitlines()
+    assert len(lines) == 1 + 2 * (len(net) - 1)
+    assert {line.split(",")[0] for line in lines[1:]} == {net[1].split(",")[0], "second"}
+    assert (merged / "ratio_heatmap_networks.png").stat().st_size > 0
+    assert axsim_main(["compress", "--combine", str(tmp_path / "missing"), "--out", str(merged)]) == 2
 
 
 def test_cli_bad_inputs_are_clear_errors(tiny_model, tmp_path, capsys):

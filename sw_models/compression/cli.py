@@ -55,6 +55,8 @@ def register(subparsers) -> None:
     p.add_argument("--unpack", help="container to decode back into ONNX (needs the original MODEL and --onnx-out)")
     p.add_argument("--onnx-out", help="where --unpack writes the rebuilt ONNX model")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--combine", nargs="+", metavar="DIR",
+                   help="merge the network.csv of earlier runs into OUT/networks.csv + one Fig. 7.3 heat map")
     p.set_defaults(func=main)
 
 
@@ -73,6 +75,10 @@ def main(args) -> int:
     bad = [f for f in formats if f not in ("csc", "smap", "csmap")]
     if bad:
         raise ValueError(f"unknown formats {bad}; choose from csc, smap, csmap")
+    if args.combine:
+        from .report import combine_networks
+        print(f"wrote {combine_networks(args.combine, args.out)} and the heat map beside it")
+        return 0
     if args.unpack:
         if not (args.model and args.onnx_out):
             raise ValueError("--unpack needs the original MODEL.onnx and --onnx-out")

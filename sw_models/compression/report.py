@@ -116,3 +116,46 @@ def plot_best_format(layer_rows: list[dict], path: Path, title: str) -> None:
     ax.legend(fontsize=7)
     _save_fig(fig, path)
     plt.close(fig)
+
+
+def combine_networks(dirs: list[str | Path], out: str | Path) -> Path:
+    """Fig. 7.3 across networks: merge the network.csv of several `axsim compress` runs into
+    OUT/networks.csv and one heat map (rows: network x format, columns: precision x sparsity)."""
+    import csv
+    rows = []
+    for d in dirs:
+        path = Path(d) / "network.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no network.csv (run axsim compress with --out {d} first)")
+        with path.open() as fh:
+            rows += [{**r, "sparsity": float(r["sparsity"]), "bits": int(r["bits"]), "ratio": float(r["ratio"])}
+                     for r in csv.DictReader(fh)]
+    out = Path(out)
+    write_csv(out / "networks.csv", rows)
+    plot_networks_heatmap(rows, out / "ratio_heatmap_networks.png")
+    return out / "networks.csv"
+
+
+def plot_networks_heatmap(rows: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
+    import numpy as np
+    cols = sorted({(r["bits"], r["sparsity"]) for r in rows})
+    keys = sorted({(r["model"], r["format"]) for r in rows})
+    grid = np.full((len(keys), len(cols)), np.nan)
+    for r in rows:
+        grid[keys.index((r["model"], r["format"])), cols.index((r["bits"], r["sparsity"]))] = r["ratio"]
+    fig, ax = plt.subplots(figsize=(1.6 + 0.7 * len(cols), 0.9 + 0.3 * len(keys)))
+    norm = TwoSlopeNorm(vmin=min(float(np.nanmin(grid)), 0.99), vcenter=1.0, vmax=max(float(np.nanmax(grid)), 1.01))
+    ax.imshow(grid, cmap="RdYlGn", norm=norm, aspect="auto")
+    for i in range(len(keys)):
+        for j in range(len(cols)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=6)
+    ax.set_xticks(range(len(cols)), [f"{b}b {s:.0%}" for b, s in cols], rotation=60, fontsize=7)
+    ax.set_yticks(range(len(keys)), [f"{m} {f}" for m, f in keys], fontsize=7)
+    ax.set_title("Network compression ratio (Fig. 7.3 analog)")
+    _save_fig(fig, path)
+    plt.close(fig)
