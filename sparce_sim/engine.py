@@ -293,8 +293,9 @@ class Engine:
         stats.hits += 1
         operands = [(pipe.ready[rid], is_sparse(o, uc.reg_read(ucr))) for rid, ucr, o in region.reads]
         fetch_pre = pipe.fetch_t if landed else pipe.last_fetch
-        d = decide(region, fetch_pre, operands, pipe.upcoming_fetch_times(region.entry.insts_to_skip),
-                   pipe.redirect)
+        in_flight = any(cycle > fetch_pre for cycle, _ in operands)    # only then are fetch times needed
+        times = pipe.upcoming_fetch_times(region.entry.insts_to_skip) if in_flight else []
+        d = decide(region, fetch_pre, operands, times, pipe.redirect)
         stats.regions_skippable += d.skippable
         if not d.skip:
             return

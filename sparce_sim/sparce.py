@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from unicorn import arm64_const as A
+
 from isa_ext.encoding import CondOp, SasaEntry, SasaError, SpRFOperand, check_table_size
 
 from .decode import reg_id, uc_reg
@@ -74,6 +76,14 @@ def combine(op: CondOp, bits: list[bool]) -> bool:
     return all(bits) if op == CondOp.AND else any(bits)
 
 
+def _uc_read_reg(o: SpRFOperand) -> int:
+    """The unicorn register to read for an operand: lane 0 of a V register is its S view (a 32-bit
+    read, about half the host cost of a 128-bit one, and the same bits); otherwise the register."""
+    if o.lane == 0 and o.reg[0] == "v":
+        return A.UC_ARM64_REG_S0 + int(o.reg[1:])
+    return uc_reg(o.reg)
+
+
 class SasaTable:
     """The hardware table: at most `capacity` entries, replaced as a whole by each SASA-LD."""
 
@@ -98,7 +108,7 @@ class SasaTable:
                 if set(writes_of(pc)) & set(cond):
                     raise SasaError(f"SASA entry {i} (precedingPC {e.preceding_pc:#x}): the region "
                                     f"writes its own condition register at PC {pc:#x}")
-            reads = tuple((reg_id(o.reg), uc_reg(o.reg), o) for o in e.operands)
+            reads = tuple((reg_id(o.reg), _uc_read_reg(o), o) for o in e.operands)
             regions[start] = Region(e, start, end, cond, reads)
         self.regions = regions
 
