@@ -25,8 +25,6 @@ resumes), summary.json and a per-layer bar plot.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -41,7 +39,7 @@ from gem5_configs.params import MINOR_DEFAULT, SystemParams
 from sw_models.onnx_io import OnnxModelError, load_model, session
 
 from .kernel_run import run_kernel
-from .stats import atomic_write
+from .stats import atomic_write, csv_text, read_csv, save_figure
 
 LOWERED_OPS = ("Conv", "Gemm", "MatMul")
 
@@ -278,12 +276,12 @@ def run_network(model_path: Path, x: np.ndarray, out: Path, cols: int = 16, samp
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     fp = _fingerprint(model_path, x, [cols, rows, samples, seed], params)
-    done = {r["layer"]: r for r in _load(out / "layers.csv") if r["fingerprint"] == fp}
+    done = {r["layer"]: r for r in read_csv(out / "layers.csv") if r["fingerprint"] == fp}
     results: list[dict] = []
     for k, layer in enumerate(tqdm(layers, desc="layers", unit="layer")):
         results.append(done.get(layer.name) or {**simulate_layer(layer, cols, samples, seed, params, rows), "fingerprint": fp})
         later = [done[x.name] for x in layers[k + 1:] if x.name in done]    # keep finished rows on a crash
-        atomic_write(out / "layers.csv", _to_csv(results + later))
+        atomic_write(out / "layers.csv", csv_text(results + later, FIELDS))
     summary = _summary(model_path, results)
     atomic_write(out / "summary.json", json.dumps(summary, indent=1))
     plot_layers(results, summary, out / "layers.png")
@@ -306,21 +304,6 @@ def _summary(model_path, rows: list[dict]) -> dict:
             "scope": "lowered Conv/Gemm/MatMul layers only (pooling, activations not simulated)"}
 
 
-def _load(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with path.open() as fh:
-        return list(csv.DictReader(fh))
-
-
-def _to_csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def plot_layers(rows: list[dict], summary: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -337,7 +320,4 @@ def plot_layers(rows: list[dict], summary: dict, path: Path) -> None:
     ax.set_ylim(0, 1.1)
     ax.set_title("SPARCE per layer\n(sgemm 16x4; label: activation sparsity)", fontsize=8)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=130)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)

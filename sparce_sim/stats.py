@@ -7,6 +7,8 @@ overallMissRate::total, overallAccesses::total). SPARCE counters live under syst
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import tempfile
@@ -106,6 +108,34 @@ def format_stats(values: dict[str, float], descriptions: dict[str, str]) -> str:
         lines.append(f"{name:<60} {text:>20}   # {descriptions.get(name, '')}")
     lines += ["", "---------- End Simulation Statistics   ----------", ""]
     return "\n".join(lines)
+
+
+def csv_text(rows: list[dict], fields: list[str]) -> str:
+    """Rows as CSV text with a header, for atomic_write."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def read_csv(path: Path) -> list[dict]:
+    """The rows of a CSV written by csv_text; [] if the file does not exist yet (a fresh run)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def save_figure(fig, path: Path) -> None:
+    """Save a matplotlib figure atomically (a temporary file, then a rename) and close it."""
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=130)
+    plt.close(fig)
+    tmp.replace(path)
 
 
 def atomic_write(path: Path, text: str) -> None:

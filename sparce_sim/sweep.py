@@ -13,8 +13,6 @@ scaled with it, so the sampled ratio is an estimate, stated as such in the CSV's
 """
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,7 +21,7 @@ from analysis.energy import energy_ratio
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 
 from .kernel_run import dims_for, make_inputs, run_kernel
-from .stats import atomic_write
+from .stats import atomic_write, csv_text, read_csv, save_figure
 
 FIELDS = ["kernel", "shape", "sasa", "sampling", "sparsity", "seed", "base_cycles", "sparce_cycles", "base_insts",
           "sparce_insts", "norm_time", "norm_insts", "ideal", "energy_ratio", "regions_skipped",
@@ -108,16 +106,13 @@ def run_sweep(kernel: str, shape: str, sparsities: list[float], out: Path, seed:
         row = {"kernel": kernel, "shape": shape, "sasa": sasa, "sampling": sampling, **point}
         rows.append(row)
         rows.sort(key=lambda r: float(r["sparsity"]))
-        atomic_write(csv_path, _to_csv(rows))
+        atomic_write(csv_path, csv_text(rows, FIELDS))
     plot_sweep(rows, out / "sweep.png", f"{kernel} ({shape})")
     return rows
 
 
 def _load_rows(path: Path, kernel: str, shape: str, sasa: str, seed: int, sampling: str) -> list[dict]:
-    if not path.exists():
-        return []
-    with path.open() as fh:
-        rows = list(csv.DictReader(fh))
+    rows = read_csv(path)
     first = rows[0] if rows else None
     if first and (first["kernel"], first["shape"], first.get("sasa"), int(first["seed"]), first.get("sampling")) \
             != (kernel, shape, sasa, seed, sampling):
@@ -125,14 +120,6 @@ def _load_rows(path: Path, kernel: str, shape: str, sasa: str, seed: int, sampli
                          f"{first.get('sasa')} table, seed {first['seed']}, sampling {first.get('sampling')}; "
                          "use another --out to start a new one")
     return rows
-
-
-def _to_csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def plot_sweep(rows: list[dict], path: Path, title: str) -> None:
@@ -151,7 +138,4 @@ def plot_sweep(rows: list[dict], path: Path, title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=130)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
