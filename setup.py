@@ -1,5 +1,20 @@
 """Install axsim: the SPARCE engine, the SASA compiler and the software approximation models."""
-from setuptools import find_packages, setup
+import shutil
+import sys
+
+from setuptools import Extension, find_packages, setup
+
+if not (shutil.which("g++") or shutil.which("c++")):
+    sys.exit("axsim: building the native engine (sparce_sim/native) needs a C++ compiler: "
+             "install g++ and python3-dev (Debian/Ubuntu: apt-get install g++ python3-dev)")
+
+NATIVE = Extension(
+    "sparce_sim._native",
+    sources=["sparce_sim/native/core.cc"],
+    depends=["sparce_sim/native/minor.hh", "sparce_sim/native/psru.hh"],
+    extra_compile_args=["-std=c++17", "-O2"],
+    language="c++",
+)
 
 setup(
     name="axsim",
@@ -15,5 +30,6 @@ setup(
         "onnx", "onnxruntime", "scikit-learn", "torch==2.13.0",
     ],
     extras_require={"test": ["pytest", "hypothesis", "foolbox==3.3.4"]},
+    ext_modules=[NATIVE],
     entry_points={"console_scripts": ["axsim=axsim.cli:main"]},
 )

@@ -12,7 +12,7 @@ instruction limit raise SimulationError naming the PC and the cause.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from unicorn import (UC_ARCH_ARM64, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_UNMAPPED, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
@@ -22,17 +22,27 @@ from unicorn import arm64_const as A
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 from isa_ext.encoding import ENTRY_BYTES, SasaError, decode_sasa_ld, decode_table
 
+from . import syscalls
 from .cache import Hierarchy
 from .decode import Decoder, DecodeError, StaticInst
 from .loader import Program
 from .pipeline import Pipeline
 from .decode import uc_reg
+from .snapshot import RunSnapshot, op_class_counts
 from .sparce import SasaTable, SparceStats, decide, is_sparse
 
 PAGE = 0x1000
 STACK_TOP = 0x7FFF0000
 STACK_SIZE = 1 << 20
 _PRFM_PATTERNS = ((0xFFC00000, 0xF9800000), (0xFFE00C00, 0xF8800000), (0xFFE00C00, 0xF8A00800))
+
+
+DEFAULT_MAX_INSTS = 10 ** 10    # committed instructions before a run counts as runaway
+
+
+def limit_message(max_insts: int) -> str:
+    return (f"instruction limit of {max_insts} committed instructions exceeded (runaway program? "
+            "raise it with --max-insts)")
 
 
 class SimulationError(RuntimeError):
@@ -65,7 +75,7 @@ class Engine:
         if max_insts is not None and max_insts <= 0:
             raise ValueError(f"max_insts must be positive, got {max_insts}")
         self.program, self.params, self.sparce_on = program, params, sparce
-        self.max_insts = max_insts
+        self.max_insts = DEFAULT_MAX_INSTS if max_insts is None else max_insts
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         self.uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, 3 << 20)   # enable FP/SIMD at EL0/1
         self.caches = Hierarchy.from_params(params)
@@ -83,7 +93,6 @@ class Engine:
         self._mem: list[tuple[int, int]] = []
         self._mem_i = 0
         self._prefetch: list[int] = []
-        self._entered = 0
         self._error: SimulationError | None = None
         self._fault_addr: tuple[int, int, bool] | None = None
         self._exited = False
@@ -159,34 +168,40 @@ class Engine:
         self._finish_pending(addr)
         if addr != self._skip_landing:
             self._skip_landing = -1
-        insts = self._block(addr, size)
-        self._entered += len(insts)
-        if self.max_insts is not None and self._entered > self.max_insts:
-            self._fail(addr, f"instruction limit of {self.max_insts} exceeded (runaway program?)")
+        if self.pipeline.stats.committed > self.max_insts:
+            self._fail(addr, limit_message(self.max_insts))
             return
-        if self.table.regions:
-            self.info.sparce.lookups += len(insts)
-        self._pending, self._pending_i = insts, 0
+        self._pending, self._pending_i = self._block(addr, size), 0
 
     def _finish_pending(self, next_pc: int, stop: int | None = None) -> None:
         end = len(self._pending) if stop is None else stop
         if end > self._pending_i:
-            t0 = self.pipeline.commit_t
-            self._mem_i = self.pipeline.run(self._pending, self._pending_i, end, self._mem,
-                                            self._mem_i, self._prefetch, next_pc)
+            if self.table.regions:
+                self.info.sparce.lookups += end - self._pending_i     # one PSRU lookup per fetch
             if self._profile:
-                self._attribute(self._pending[self._pending_i].pc, end - self._pending_i, self.pipeline.commit_t - t0)
+                self._time_profiled(end, next_pc)
+            else:
+                self._mem_i = self.pipeline.run(self._pending, self._pending_i, end, self._mem,
+                                                self._mem_i, self._prefetch, next_pc)
             self._pending_i = end
         if self._mem_i >= len(self._mem):
             self._mem.clear()
             self._mem_i = 0
 
-    def _attribute(self, pc: int, insts: int, cycles: int) -> None:
-        for lo, hi, name in self._profile:
-            if lo <= pc < hi:
-                self.profile_cycles[name] += cycles
-                self.profile_insts[name] += insts
-                return
+    def _time_profiled(self, end: int, next_pc: int) -> None:
+        """Time pending[_pending_i:end] one instruction at a time, attributing each one's commit-time
+        advance to the profiled symbol holding its PC."""
+        pending = self._pending
+        for i in range(self._pending_i, end):
+            t0 = self.pipeline.commit_t
+            nxt = next_pc if i == end - 1 else pending[i + 1].pc
+            self._mem_i = self.pipeline.run(pending, i, i + 1, self._mem, self._mem_i, self._prefetch, nxt)
+            pc = pending[i].pc
+            for lo, hi, name in self._profile:
+                if lo <= pc < hi:
+                    self.profile_cycles[name] += self.pipeline.commit_t - t0
+                    self.profile_insts[name] += 1
+                    break
 
     def _index_in_pending(self, pc: int) -> int:
         if not self._pending:
@@ -230,24 +245,17 @@ class Engine:
 
     # ---- syscalls
     def _syscall(self, pc: int) -> None:
-        uc = self.uc
-        num = uc.reg_read(A.UC_ARM64_REG_X8)
-        if num in (93, 94):                          # exit, exit_group
-            self.info.exit_code = uc.reg_read(A.UC_ARM64_REG_X0) & 0xFF
+        out = bytearray()
+        try:
+            code = syscalls.emulate(self.uc, out)
+        except syscalls.SyscallError as exc:
+            self._fail(pc, str(exc))
+            return
+        self.info.stdout += bytes(out)
+        if code is not None:
+            self.info.exit_code = code
             self._exited = True
-            uc.emu_stop()
-        elif num == 64:                              # write(fd, buf, count)
-            fd, buf, count = (uc.reg_read(A.UC_ARM64_REG_X0 + i) for i in range(3))
-            try:
-                data = bytes(uc.mem_read(buf, count))
-            except UcError:
-                self._fail(pc, f"write() buffer {buf:#x}+{count} is not mapped")
-                return
-            if fd in (1, 2):
-                self.info.stdout += data
-            uc.reg_write(A.UC_ARM64_REG_X0, count)
-        else:
-            self._fail(pc, f"unsupported syscall {num}")
+            self.uc.emu_stop()
 
     # ---- SPARCE
     def _sasa_ld(self, pc: int, rn: int, size: int) -> None:
@@ -256,18 +264,10 @@ class Engine:
         self.uc.emu_stop()
         if not self.sparce_on:
             return                                   # SPARCE disabled: SASA-LD is a no-op
-        addr = self.uc.reg_read(uc_reg(f"x{rn}"))
-        try:
-            raw = bytes(self.uc.mem_read(addr, size * ENTRY_BYTES))
-        except UcError:
-            self._fail(pc, f"SASA-LD reads {size} entries at unmapped address {addr:#x}")
-            return
-        for line in range(addr >> 6, (addr + len(raw) - 1 >> 6) + 1):
-            self.caches.data_miss_penalty(line)
-        try:
-            self.table.load(decode_table(raw, self.params.sasa_entries), self._writes_of)
-        except SasaError as exc:
-            self._fail(pc, f"SASA-LD: {exc}")
+        cause = load_sasa_table(self.uc, self.table, self.params, rn, size, self._writes_of,
+                                lambda line: self.caches.data_miss_penalty(line))
+        if cause:
+            self._fail(pc, cause)
 
     def _writes_of(self, pc: int) -> tuple[int, ...]:
         try:
@@ -335,6 +335,21 @@ class Engine:
         self.info.host_seconds = time.perf_counter() - start
         return self.info
 
+    def snapshot(self) -> RunSnapshot:
+        """Every statistic of the finished run (see snapshot.py)."""
+        st, c = self.pipeline.stats, self.caches
+        return RunSnapshot(
+            params=self.params, sparce_on=self.sparce_on, cycles=self.pipeline.cycles,
+            committed=st.committed, branches=st.branches, cond_branches=st.cond_branches,
+            mispredicts=st.mispredicts, loads=st.loads, stores=st.stores, prefetches=st.prefetches,
+            by_pc=dict(st.by_pc),
+            op_classes=op_class_counts(st.by_pc, lambda pc: self.decoder.decode(pc, b"").op_class),
+            l1i=replace(c.l1i.stats), l1d=replace(c.l1d.stats), l2=replace(c.l2.stats),
+            sparce=replace(self.info.sparce, skips_by_pc=dict(self.info.sparce.skips_by_pc)),
+            exit_code=self.info.exit_code, stdout=self.info.stdout,
+            host_seconds=self.info.host_seconds, profile_cycles=dict(self.profile_cycles),
+            profile_insts=dict(self.profile_insts))
+
     def _fault(self, exc: UcError) -> SimulationError:
         if self._error is not None:
             return self._error
@@ -345,6 +360,24 @@ class Engine:
         else:
             cause = f"CPU fault: {exc}"
         return SimulationError(pc, cause, str(self.program.path))
+
+
+def load_sasa_table(uc: Uc, table: SasaTable, params: SystemParams, rn: int, size: int, writes_of,
+                    touch_line) -> str | None:
+    """SASA-LD [Xrn], #size: read `size` entries at Xrn, touching each L1D line they occupy, and
+    replace `table`. Returns the cause of a failure (the table is then unchanged), else None."""
+    addr = uc.reg_read(uc_reg(f"x{rn}"))
+    try:
+        raw = bytes(uc.mem_read(addr, size * ENTRY_BYTES))
+    except UcError:
+        return f"SASA-LD reads {size} entries at unmapped address {addr:#x}"
+    for line in range(addr >> 6, (addr + len(raw) - 1 >> 6) + 1):
+        touch_line(line)
+    try:
+        table.load(decode_table(raw, params.sasa_entries), writes_of)
+    except SasaError as exc:
+        return f"SASA-LD: {exc}"
+    return None
 
 
 def map_program(uc: Uc, program: Program) -> None:

@@ -174,14 +174,14 @@ def _compiled_source(src: Path, params: dict[str, int], compile_file) -> Path:
 def run_kernel(kernel: str, dims: dict[str, int], sparsity: float = 0.0, seed: int = 0,
                sparce: bool = False, sasa: str = "none", params: SystemParams = MINOR_DEFAULT,
                max_insts: int | None = None, inputs: dict[str, np.ndarray] | None = None,
-               profile: tuple[str, ...] = ()) -> KernelRun:
+               profile: tuple[str, ...] = (), engine: str = "native") -> KernelRun:
     spec = kernel_spec(kernel)
     inputs = inputs if inputs is not None else make_inputs(kernel, dims, sparsity, seed)
     ref = reference(kernel, inputs)
     elf = kernel_elf(kernel, dims, sasa)
     result = simulate(elf, {name: to_memory(arr) for name, arr in inputs.items()},
                       {spec.output: ((ref.size,), np.float32)}, sparce=sparce, params=params,
-                      max_insts=max_insts, profile=profile)
+                      max_insts=max_insts, profile=profile, engine=engine)
     out = result.outputs[spec.output]
     exact = bool(np.array_equal(out.view(np.uint32), ref.view(np.uint32)))
     err = float(np.max(np.abs(out.astype(np.float64) - ref))) if out.size else 0.0

@@ -197,7 +197,7 @@ class Pipeline:
             addr, size = mem[mem_i]
             mem_i += 1
             need -= size
-            for line in {addr >> shift, (addr + size - 1) >> shift}:
+            for line in (addr >> shift, (addr + size - 1) >> shift):   # in address order
                 if line != last:
                     extra = caches.data_miss_penalty(line, store)
                     if extra > pen:

@@ -13,6 +13,7 @@ import numpy as np
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 
 from .engine import Engine
+from .native_engine import NativeEngine
 from .loader import load_elf
 from .stats import collect
 
@@ -29,20 +30,35 @@ class SimResult:
         return {"sparce_skips_by_preceding_pc": {f"{pc:#x}": n for pc, n in sorted(self.skips_by_pc.items())}}
 
 
+ENGINES = ("native", "python")
+
+
+def make_engine(program, params: SystemParams, sparce: bool, max_insts: int | None,
+                profile: tuple[str, ...], engine: str = "native"):
+    """The native engine (default), or the Python reference model (`engine="python"`)."""
+    if engine == "native":
+        return NativeEngine(program, params, sparce=sparce, max_insts=max_insts, profile=profile)
+    if engine == "python":
+        return Engine(program, params, sparce=sparce, max_insts=max_insts, profile=profile)
+    raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+
+
 def simulate(elf: str | Path, inputs: dict[str, np.ndarray] | None = None,
              outputs: dict[str, tuple[tuple[int, ...], np.dtype]] | None = None, sparce: bool = False,
              params: SystemParams = MINOR_DEFAULT, max_insts: int | None = None,
-             profile: tuple[str, ...] = ()) -> SimResult:
+             profile: tuple[str, ...] = (), engine: str = "native") -> SimResult:
     """Simulate `elf`. inputs: symbol -> array written before the run; outputs: symbol ->
     (shape, dtype) read after it; profile: symbols whose cycles and instructions are reported
-    (system.cpu.profile.*). Raises LoadError / SimulationError with file, PC and cause."""
-    engine = Engine(load_elf(elf), params, sparce=sparce, max_insts=max_insts, profile=profile)
+    (system.cpu.profile.*); engine: "native" or "python" (the reference model).
+    Raises LoadError / SimulationError with file, PC and cause."""
+    sim = make_engine(load_elf(elf), params, sparce, max_insts, profile, engine)
     for name, array in (inputs or {}).items():
-        engine.write_symbol(name, array)
-    info = engine.run()
+        sim.write_symbol(name, array)
+    sim.run()
     result = {}
     for name, (shape, dtype) in (outputs or {}).items():
         nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-        result[name] = np.frombuffer(engine.read_symbol(name, nbytes), dtype=dtype).reshape(shape).copy()
-    values, desc = collect(engine)
-    return SimResult(result, values, desc, dict(info.sparce.skips_by_pc), info.stdout)
+        result[name] = np.frombuffer(sim.read_symbol(name, nbytes), dtype=dtype).reshape(shape).copy()
+    snap = sim.snapshot()
+    values, desc = collect(snap)
+    return SimResult(result, values, desc, dict(snap.sparce.skips_by_pc), snap.stdout)

@@ -14,14 +14,16 @@ import os
 import tempfile
 from pathlib import Path
 
+from .snapshot import RunSnapshot
+
 TICKS_PER_SECOND = 10 ** 12          # gem5's default tick: 1 ps
 
 
-def collect(engine) -> tuple[dict[str, float], dict[str, str]]:
-    """(values, descriptions) for one finished Engine run."""
-    pipe, info, p = engine.pipeline, engine.info, engine.params
-    cycles = pipe.cycles
-    insts = pipe.stats.committed
+def collect(snap: RunSnapshot) -> tuple[dict[str, float], dict[str, str]]:
+    """(values, descriptions) for one finished run's snapshot."""
+    p = snap.params
+    cycles = snap.cycles
+    insts = snap.committed
     period_ticks = int(round(TICKS_PER_SECOND / (p.clock_ghz * 1e9)))
     v: dict[str, float] = {}
     d: dict[str, str] = {}
@@ -34,43 +36,35 @@ def collect(engine) -> tuple[dict[str, float], dict[str, str]]:
     put("simTicks", cycles * period_ticks, "Number of ticks simulated (Tick)")
     put("simInsts", insts, "Number of instructions simulated (Count)")
     put("simOps", insts, "Number of ops (including micro ops) simulated (Count)")
-    put("hostSeconds", round(info.host_seconds, 4), "Real time elapsed on the host (Second)")
-    put("hostInstRate", round(insts / info.host_seconds) if info.host_seconds else 0,
+    put("hostSeconds", round(snap.host_seconds, 4), "Real time elapsed on the host (Second)")
+    put("hostInstRate", round(insts / snap.host_seconds) if snap.host_seconds else 0,
         "Simulator instruction rate (inst/s) ((Count/Second))")
     put("system.clk_domain.clock", period_ticks, "Clock period in ticks (Tick)")
     put("system.cpu.numCycles", cycles, "Number of cpu cycles simulated (Cycle)")
     put("system.cpu.cpi", cycles / insts if insts else 0, "CPI: cycles per instruction ((Cycle/Count))")
     put("system.cpu.ipc", insts / cycles if cycles else 0, "IPC: instructions per cycle ((Count/Cycle))")
     put("system.cpu.committedInsts", insts, "Number of instructions committed (Count)")
-    put("system.cpu.branchPred.condPredicted", pipe.stats.cond_branches,
+    put("system.cpu.branchPred.condPredicted", snap.cond_branches,
         "Number of conditional branches predicted (Count)")
-    put("system.cpu.branchPred.condIncorrect", pipe.stats.mispredicts,
+    put("system.cpu.branchPred.condIncorrect", snap.mispredicts,
         "Number of conditional branches incorrect (Count)")
-    put("system.cpu.exitCode", info.exit_code, "Exit code of the simulated program (Count)")
-    for op_class, count in sorted(_by_op_class(engine).items()):
+    put("system.cpu.exitCode", snap.exit_code, "Exit code of the simulated program (Count)")
+    for op_class, count in sorted(snap.op_classes.items()):
         put(f"system.cpu.commitStats0.committedInstType::{op_class}", count,
             "Class of committed instruction. (Count)")
     put("system.cpu.commitStats0.committedInstType::total", insts, "Class of committed instruction. (Count)")
-    for prefix, cache in (("system.cpu.icache", engine.caches.l1i), ("system.cpu.dcache", engine.caches.l1d),
-                          ("system.l2", engine.caches.l2)):
-        _cache_stats(put, prefix, cache.stats)
-    put("system.cpu.dcache.prefetches", engine.caches.l1d.stats.prefetches,
+    for prefix, cache in (("system.cpu.icache", snap.l1i), ("system.cpu.dcache", snap.l1d),
+                          ("system.l2", snap.l2)):
+        _cache_stats(put, prefix, cache)
+    put("system.cpu.dcache.prefetches", snap.l1d.prefetches,
         "Lines brought in by software prefetch (prfm) (Count)")
-    _sparce_stats(put, info.sparce, engine.sparce_on)
-    for name, cycles in engine.profile_cycles.items():
+    _sparce_stats(put, snap.sparce, snap.sparce_on)
+    for name, cycles in snap.profile_cycles.items():
         put(f"system.cpu.profile.cycles::{name}", cycles,
             "Cycles (commit-time advance) while committing this symbol's instructions (Cycle)")
-        put(f"system.cpu.profile.insts::{name}", engine.profile_insts[name],
+        put(f"system.cpu.profile.insts::{name}", snap.profile_insts[name],
             "Instructions committed from this symbol's code (Count)")
     return v, d
-
-
-def _by_op_class(engine) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for pc, n in engine.pipeline.stats.by_pc.items():
-        cls = engine.decoder.decode(pc, b"").op_class
-        counts[cls] = counts.get(cls, 0) + n
-    return counts
 
 
 def _cache_stats(put, prefix: str, s) -> None:

@@ -2,8 +2,7 @@
  * SparceUnit: the SPARCE extensions (SpRF, SVC, SASA table, PSRU) as a gem5
  * SimObject that MinorCPU's Fetch2 and Execute stages call into, and that the
  * AArch64 SASA-LD instruction fills.  Part of the axsim gem5 backend
- * (isa_ext/gem5/README.md).  NOT COMPILED in the axsim repository: gem5
- * cannot be built there; see the README for what is untested.
+ * (isa_ext/gem5/README.md).
  *
  * Target: gem5 v24.0.0.1 (b1a44b89c7bae73fae2dc547bc1f871452075b85), ARM
  * builds (build/ARM/gem5.opt), MinorCPU with one hardware thread.
@@ -17,6 +16,7 @@
 #include "base/statistics.hh"
 #include "base/types.hh"
 #include "cpu/inst_seq.hh"
+#include "cpu/reg_class.hh"
 #include "cpu/sparce/sparce_core.hh"
 #include "cpu/static_inst_fwd.hh"
 #include "params/SparceUnit.hh"
@@ -49,11 +49,18 @@ class SparceUnit : public SimObject
 
     /** An instruction was decoded in Fetch2 (after branch prediction).
      *  Marks its destination registers in flight in the SpRF and runs the
-     *  PSRU lookup.  Returns true when fetch must skip to `target` (a clone
-     *  of `pc` set to the region end). */
+     *  PSRU lookup.  A skip whose end lies in this line or the next one
+     *  (line_end: the end of the line Fetch2 holds) is left to Fetch2's
+     *  own skip (fetchSkip); a farther one returns true with `target` (a
+     *  clone of `pc` set to the region end) for a Fetch1 redirect. */
     bool fetched(ThreadContext *tc, const StaticInstPtr &inst,
                  const PCStateBase &pc, InstSeqNum seq, bool predicted_taken,
-                 std::unique_ptr<PCStateBase> &target);
+                 Addr line_end, std::unique_ptr<PCStateBase> &target);
+
+    /** Fetch2 is about to decode at `pc`: true when it must move on to
+     *  `to` instead (the rest of a skipped region). */
+    bool fetchSkip(Addr pc, Addr &to) { return psru.fetchSkipFor(pc, to); }
+    void fetchSkipDone() { psru.fetchSkipDone(); }
 
     /** Execute changed the stream: everything not yet written back is
      *  gone, pending skippable regions too. */
@@ -61,16 +68,20 @@ class SparceUnit : public SimObject
 
     /* ---- Execute ----------------------------------------------------- */
 
+    /** Issue: true when the inst belongs to a region that resolved true
+     *  (Execute drops it instead of issuing it). */
+    bool nullified(InstSeqNum seq) { return _enabled && psru.nullified(seq); }
+    /** Issue: the inst went to a functional unit. */
+    void issued(InstSeqNum seq) { if (_enabled) psru.onIssue(seq); }
+
     /** Sparse Value Checker: `inst` (fetch sequence number seq) completed
-     *  and wrote its destination registers. */
+     *  and wrote its destination registers; waiting skippable regions
+     *  whose condition writers are now all done resolve here. */
     void wroteBack(ThreadContext *tc, const StaticInstPtr &inst,
                    InstSeqNum seq);
 
-    /** `inst` committed without a stream change; if it is the precedingPC
-     *  of a skippable region that resolved true, returns true and sets
-     *  `target` to the region end (Execute squashes and redirects). */
-    bool committed(const StaticInstPtr &inst, const PCStateBase &pc,
-                   InstSeqNum seq, std::unique_ptr<PCStateBase> &target);
+    /** The last microop of instruction seq committed: count its SASA hit. */
+    void committed(InstSeqNum seq);
 
     /* ---- SASA-LD ----------------------------------------------------- */
 
@@ -87,6 +98,7 @@ class SparceUnit : public SimObject
     const unsigned sasaEntries;
     const unsigned sprfEntries;
     BaseCPU *cpu = nullptr;
+    unsigned lineBytes = 64;
 
     Psru psru;
     /** counters at the last statistics reset */
@@ -110,6 +122,8 @@ class SparceUnit : public SimObject
         statistics::Scalar skippableResolvedTrue;
         statistics::Scalar instsSkipped;
         statistics::Scalar squashedInsts;
+        statistics::Scalar skippableTooLate;
+        statistics::Scalar fetchRedirects;
     } stats;
 };
 

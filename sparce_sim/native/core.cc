@@ -1,0 +1,694 @@
+/*
+ * sparce_sim._native: the engine's hot path in C++ on unicorn's C API (issue 10).
+ *
+ * unicorn executes the program; three hooks written here drive the timing model (minor.hh) and
+ * the PSRU (psru.hh) without entering Python:
+ *   - a code hook on every instruction times the previous one (its memory records and its
+ *     successor PC are then known), looks the PC up in the SASA table, and skips a region by
+ *     moving unicorn's PC past it, so skipped instructions never execute;
+ *   - a memory hook records each access (address, size) for the load/store that made it;
+ *   - an interrupt hook stops emulation at `svc` and at an undefined word (SASA-LD or a fault),
+ *     which the Python wrapper (sparce_sim/native_engine.py) handles before resuming.
+ * Python is entered only to decode a PC met for the first time (capstone, sparce_sim/decode.py).
+ *
+ * The unicorn functions are taken as addresses from the Python binding's own libunicorn (ctypes),
+ * so this module links against nothing of unicorn and needs none of its headers to build.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <chrono>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "minor.hh"
+#include "psru.hh"
+
+namespace axsim {
+
+typedef void uc_engine;
+typedef size_t uc_hook;
+typedef int (*uc_hook_add_t)(uc_engine *, uc_hook *, int, void *, void *, uint64_t, uint64_t, ...);
+typedef int (*uc_hook_del_t)(uc_engine *, uc_hook);
+typedef int (*uc_reg_read_t)(uc_engine *, int, void *);
+typedef int (*uc_reg_write_t)(uc_engine *, int, const void *);
+typedef int (*uc_emu_start_t)(uc_engine *, uint64_t, uint64_t, uint64_t, size_t);
+typedef int (*uc_emu_stop_t)(uc_engine *);
+
+/* Why run() returned. */
+enum Stop { STOP_NONE = 0, STOP_SVC, STOP_EXCEPTION, STOP_UC_ERROR, STOP_DECODE, STOP_LIMIT,
+            STOP_INTERRUPT, STOP_EMPTY };
+
+struct Api {
+    uc_hook_add_t hook_add;
+    uc_hook_del_t hook_del;
+    uc_reg_read_t reg_read;
+    uc_reg_write_t reg_write;
+    uc_emu_start_t emu_start;
+    uc_emu_stop_t emu_stop;
+};
+
+struct Profile { uint64_t lo, hi, cycles, insts; };
+
+struct Core {
+    PyObject_HEAD
+    Api api;
+    uc_engine *uc;
+    PyObject *decode_cb;               // pc -> tuple (sparce_sim/native_engine.py)
+    int hook_types[3];                 // UC_HOOK_CODE, UC_HOOK_MEM_READ|WRITE, UC_HOOK_INTR
+    int uc_pc;                         // UC_ARM64_REG_PC
+    int uc_x[32];                      // unicorn ids of X0-X30, SP (engine ids 0-31)
+    uc_hook hooks[3];
+    bool attached;
+    /* static instructions: an array over the text, a map outside it */
+    uint64_t text_lo, text_hi;
+    std::vector<StaticInst> *text;
+    std::unordered_map<uint64_t, StaticInst> *other;
+    std::vector<uint8_t> *region_flag; // 1 at region start PCs inside the text
+    /* timing */
+    Hierarchy *caches;
+    Pipeline *pipe;
+    Psru *psru;
+    std::vector<MemRecord> *mem;
+    size_t mem_i;
+    /* the instruction seen by the last code hook, timed at the next one */
+    StaticInst *pending;
+    uint64_t pending_pc;
+    int64_t pending_prefetch;
+    int64_t skip_landing;
+    /* run control */
+    uint64_t max_insts;
+    int stop;
+    uint64_t stop_pc;
+    uint32_t stop_intno;
+    std::string *stop_msg;
+    uint64_t check_countdown;
+    std::vector<Profile> *profile;
+    double host_seconds;
+};
+
+/* ---- static instructions */
+
+static StaticInst *slot(Core *c, uint64_t pc) {
+    if (pc >= c->text_lo && pc < c->text_hi)
+        return &(*c->text)[(pc - c->text_lo) >> 2];
+    return &(*c->other)[pc];
+}
+
+static bool fill_inst(StaticInst &si, PyObject *t, std::string &err) {
+    /* (fu, latency, srcs, dsts, mem_bytes, flags, prefetch_base, prefetch_disp, target) */
+    PyObject *srcs, *dsts;
+    int fu, lat, mem_bytes, flags, pf_base;
+    long long pf_disp, target;
+    if (!PyArg_ParseTuple(t, "iiOOiiiLL", &fu, &lat, &srcs, &dsts, &mem_bytes, &flags, &pf_base,
+                          &pf_disp, &target)) {
+        err = "decoder returned a malformed record";
+        return false;
+    }
+    Py_ssize_t ns = PySequence_Size(srcs), nd = PySequence_Size(dsts);
+    if (ns < 0 || nd < 0 || ns > MAX_SRCS || nd > MAX_DSTS) {
+        err = "instruction has more registers than the native engine holds";
+        return false;
+    }
+    for (Py_ssize_t i = 0; i < ns; i++) {
+        PyObject *o = PySequence_GetItem(srcs, i);
+        si.srcs[i] = uint8_t(PyLong_AsLong(o));
+        Py_XDECREF(o);
+    }
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        PyObject *o = PySequence_GetItem(dsts, i);
+        si.dsts[i] = uint8_t(PyLong_AsLong(o));
+        Py_XDECREF(o);
+    }
+    si.nsrc = uint8_t(ns);
+    si.ndst = uint8_t(nd);
+    si.fu = uint8_t(fu);
+    si.latency = uint8_t(lat);
+    si.mem_bytes = uint16_t(mem_bytes);
+    si.flags = uint16_t(flags);
+    si.prefetch_base = int8_t(pf_base);
+    si.prefetch_disp = pf_disp;
+    si.target = target;
+    si.state = 1;
+    return true;
+}
+
+static void halt(Core *c, int why, uint64_t pc, const std::string &msg) {
+    if (c->stop == STOP_NONE) {
+        c->stop = why;
+        c->stop_pc = pc;
+        *c->stop_msg = msg;
+    }
+    c->api.emu_stop(c->uc);
+}
+
+static StaticInst *decode(Core *c, uint64_t pc) {
+    StaticInst *si = slot(c, pc);
+    if (si->state)
+        return si;
+    PyObject *r = PyObject_CallFunction(c->decode_cb, "K", (unsigned long long)pc);
+    std::string err;
+    if (!r) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyObject *s = value ? PyObject_Str(value) : nullptr;
+        err = s ? PyUnicode_AsUTF8(s) : "decode failed";
+        Py_XDECREF(s);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        PyErr_Clear();
+    } else {
+        fill_inst(*si, r, err);
+        Py_DECREF(r);
+    }
+    if (!si->state) {
+        halt(c, STOP_DECODE, pc, err);
+        return nullptr;
+    }
+    return si;
+}
+
+/* ---- timing */
+
+static void time_pending(Core *c, int64_t next_pc) {
+    StaticInst *si = c->pending;
+    if (!si)
+        return;
+    c->pending = nullptr;
+    const int64_t before = c->pipe->commit_t;
+    c->pipe->time(*si, c->pending_pc, *c->mem, c->mem_i, c->pending_prefetch, next_pc);
+    if (c->mem_i >= c->mem->size()) {
+        c->mem->clear();
+        c->mem_i = 0;
+    }
+    if (c->psru->loaded())
+        c->psru->counters.lookups++;
+    for (Profile &p : *c->profile) {
+        if (c->pending_pc >= p.lo && c->pending_pc < p.hi) {
+            p.cycles += uint64_t(c->pipe->commit_t - before);
+            p.insts++;
+            break;
+        }
+    }
+}
+
+static uint64_t read_x(Core *c, int rid) {
+    uint64_t v = 0;
+    c->api.reg_read(c->uc, c->uc_x[rid], &v);
+    return v;
+}
+
+static bool operand_sparse(Core *c, const SpRFOperand &o) {
+    if (!o.vector) {
+        uint64_t v = 0;
+        c->api.reg_read(c->uc, o.ucreg, &v);
+        return v == 0;
+    }
+    if (o.lane_view) {
+        uint32_t v = 0;
+        c->api.reg_read(c->uc, o.ucreg, &v);
+        return v == 0;
+    }
+    uint32_t v[4] = {0, 0, 0, 0};
+    c->api.reg_read(c->uc, o.ucreg, v);
+    if (o.lane >= 0)
+        return v[o.lane] == 0;
+    return (v[0] | v[1] | v[2] | v[3]) == 0;
+}
+
+/* The PSRU at a region's first PC; true when the region was skipped (PC moved past it). */
+static bool on_region(Core *c, uint64_t pc, bool landed) {
+    auto it = c->psru->regions.find(pc);
+    if (it == c->psru->regions.end())
+        return false;
+    const Region &r = it->second;
+    Pipeline &pipe = *c->pipe;
+    if (!(landed || pipe.last_pc == int64_t(r.preceding_pc)))
+        return false;
+    c->psru->counters.hits++;
+    int64_t ready[2];
+    bool sparse[2];
+    for (unsigned i = 0; i < r.nops; i++) {
+        ready[i] = pipe.ready[r.opnd[i].rid];
+        sparse[i] = operand_sparse(c, r.opnd[i]);
+    }
+    const int64_t fetch_pre = landed ? pipe.fetch_t : pipe.last_fetch;
+    Decision d = c->psru->decide(r, fetch_pre, ready, sparse, pipe);
+    c->psru->counters.regions_skippable += d.skippable;
+    if (!d.skip)
+        return false;
+    c->psru->record_skip(r, d);
+    if (d.squashed)
+        pipe.skip_fetch(d.resume_at);
+    c->skip_landing = int64_t(r.end);
+    uint64_t end = r.end;
+    c->api.reg_write(c->uc, c->uc_pc, &end);
+    return true;
+}
+
+/* ---- hooks */
+
+static void hook_code(uc_engine *, uint64_t pc, uint32_t, void *user) {
+    Core *c = static_cast<Core *>(user);
+    if (c->stop != STOP_NONE)
+        return;
+    if (c->pending) {
+        time_pending(c, int64_t(pc));
+        if (c->pipe->stats.committed > c->max_insts) {
+            halt(c, STOP_LIMIT, pc, "");
+            return;
+        }
+    }
+    if (--c->check_countdown == 0) {
+        c->check_countdown = 1 << 20;
+        if (PyErr_CheckSignals() < 0) {
+            PyErr_Clear();
+            halt(c, STOP_INTERRUPT, pc, "");
+            return;
+        }
+    }
+    const bool landed = c->skip_landing == int64_t(pc);
+    c->skip_landing = -1;
+    if (c->psru->loaded()) {
+        bool start;
+        if (pc >= c->text_lo && pc < c->text_hi)
+            start = (*c->region_flag)[(pc - c->text_lo) >> 2];
+        else
+            start = c->psru->regions.count(pc) != 0;
+        if (start && on_region(c, pc, landed))
+            return;
+    }
+    StaticInst *si = decode(c, pc);
+    if (!si)
+        return;
+    c->pending = si;
+    c->pending_pc = pc;
+    c->pending_prefetch = -1;
+    if (si->flags & F_PREFETCH) {
+        uint64_t addr = read_x(c, si->prefetch_base) + uint64_t(si->prefetch_disp);
+        c->pending_prefetch = int64_t(addr >> c->caches->line_shift);
+    }
+}
+
+static void hook_mem(uc_engine *, int, uint64_t address, int size, int64_t, void *user) {
+    Core *c = static_cast<Core *>(user);
+    c->mem->push_back({address, size});
+}
+
+static void hook_intr(uc_engine *, uint32_t intno, void *user) {
+    Core *c = static_cast<Core *>(user);
+    uint64_t pc = 0;
+    c->api.reg_read(c->uc, c->uc_pc, &pc);
+    c->stop_intno = intno;
+    if (intno == 2) {                  // svc: PC is already past it
+        time_pending(c, int64_t(pc));
+        halt(c, STOP_SVC, pc, "");
+        return;
+    }
+    halt(c, STOP_EXCEPTION, pc, "");   // SASA-LD or a fault: the wrapper decides
+}
+
+/* ---- the Python type */
+
+static PyObject *Core_new(PyTypeObject *type, PyObject *, PyObject *) {
+    Core *c = reinterpret_cast<Core *>(type->tp_alloc(type, 0));
+    if (!c)
+        return nullptr;
+    c->text = new std::vector<StaticInst>();
+    c->other = new std::unordered_map<uint64_t, StaticInst>();
+    c->region_flag = new std::vector<uint8_t>();
+    c->caches = new Hierarchy();
+    c->pipe = new Pipeline();
+    c->psru = new Psru();
+    c->mem = new std::vector<MemRecord>();
+    c->stop_msg = new std::string();
+    c->profile = new std::vector<Profile>();
+    c->skip_landing = -1;
+    c->max_insts = UINT64_MAX;
+    c->check_countdown = 1 << 20;
+    return reinterpret_cast<PyObject *>(c);
+}
+
+static void Core_dealloc(Core *c) {
+    if (c->attached)
+        for (uc_hook h : c->hooks)
+            c->api.hook_del(c->uc, h);
+    Py_XDECREF(c->decode_cb);
+    delete c->text;
+    delete c->other;
+    delete c->region_flag;
+    delete c->caches;
+    delete c->pipe;
+    delete c->psru;
+    delete c->mem;
+    delete c->stop_msg;
+    delete c->profile;
+    Py_TYPE(c)->tp_free(reinterpret_cast<PyObject *>(c));
+}
+
+static bool get_int(PyObject *d, const char *key, long long &out) {
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (!v) {
+        PyErr_Format(PyExc_KeyError, "native engine: missing setting %s", key);
+        return false;
+    }
+    out = PyLong_AsLongLong(v);
+    return !(out == -1 && PyErr_Occurred());
+}
+
+/* Core(config: dict, decode: callable) */
+static int Core_init(Core *c, PyObject *args, PyObject *) {
+    PyObject *cfg, *cb;
+    if (!PyArg_ParseTuple(args, "O!O", &PyDict_Type, &cfg, &cb))
+        return -1;
+    const char *api_names[] = {"uc_hook_add", "uc_hook_del", "uc_reg_read", "uc_reg_write",
+                               "uc_emu_start", "uc_emu_stop"};
+    void **api_slots[] = {(void **)&c->api.hook_add, (void **)&c->api.hook_del,
+                          (void **)&c->api.reg_read, (void **)&c->api.reg_write,
+                          (void **)&c->api.emu_start, (void **)&c->api.emu_stop};
+    long long v;
+    for (int i = 0; i < 6; i++) {
+        if (!get_int(cfg, api_names[i], v))
+            return -1;
+        *api_slots[i] = reinterpret_cast<void *>(intptr_t(v));
+    }
+    if (!get_int(cfg, "uc", v)) return -1;
+    c->uc = reinterpret_cast<uc_engine *>(intptr_t(v));
+    const char *hook_names[] = {"hook_code", "hook_mem", "hook_intr"};
+    for (int i = 0; i < 3; i++) {
+        if (!get_int(cfg, hook_names[i], v)) return -1;
+        c->hook_types[i] = int(v);
+    }
+    if (!get_int(cfg, "uc_pc", v)) return -1;
+    c->uc_pc = int(v);
+    PyObject *xs = PyDict_GetItemString(cfg, "uc_x");
+    if (!xs || PySequence_Size(xs) != 32) {
+        PyErr_SetString(PyExc_ValueError, "native engine: uc_x must list 32 unicorn register ids");
+        return -1;
+    }
+    for (int i = 0; i < 32; i++) {
+        PyObject *o = PySequence_GetItem(xs, i);
+        c->uc_x[i] = int(PyLong_AsLong(o));
+        Py_XDECREF(o);
+    }
+    long long lo, hi;
+    if (!get_int(cfg, "text_lo", lo) || !get_int(cfg, "text_hi", hi)) return -1;
+    c->text_lo = uint64_t(lo);
+    c->text_hi = uint64_t(hi);
+    c->text->assign((c->text_hi - c->text_lo) / 4, StaticInst());
+    c->region_flag->assign(c->text->size(), 0);
+    /* caches */
+    long long l1i_kb, l1i_assoc, l1d_kb, l1d_assoc, l2_kb, l2_assoc, line, l2_lat, dram;
+    if (!get_int(cfg, "l1i_kb", l1i_kb) || !get_int(cfg, "l1i_assoc", l1i_assoc) ||
+        !get_int(cfg, "l1d_kb", l1d_kb) || !get_int(cfg, "l1d_assoc", l1d_assoc) ||
+        !get_int(cfg, "l2_kb", l2_kb) || !get_int(cfg, "l2_assoc", l2_assoc) ||
+        !get_int(cfg, "line_bytes", line) || !get_int(cfg, "l2_latency", l2_lat) ||
+        !get_int(cfg, "dram_latency", dram))
+        return -1;
+    c->caches->l1i.init(unsigned(l1i_kb), unsigned(l1i_assoc), unsigned(line));
+    c->caches->l1d.init(unsigned(l1d_kb), unsigned(l1d_assoc), unsigned(line));
+    c->caches->l2.init(unsigned(l2_kb), unsigned(l2_assoc), unsigned(line));
+    c->caches->l2_latency = int(l2_lat);
+    c->caches->dram_latency = int(dram);
+    unsigned shift = 0;
+    while ((1ull << shift) < uint64_t(line)) shift++;
+    c->caches->line_shift = shift;
+    /* pipeline */
+    PipelineParams pp;
+    long long dw, depth, il, cl, win, tb, rd;
+    if (!get_int(cfg, "decode_width", dw) || !get_int(cfg, "depth", depth) ||
+        !get_int(cfg, "issue_limit", il) || !get_int(cfg, "commit_limit", cl) ||
+        !get_int(cfg, "window", win) || !get_int(cfg, "taken_bubble", tb) ||
+        !get_int(cfg, "redirect", rd))
+        return -1;
+    pp.decode_width = int(dw); pp.depth = int(depth); pp.issue_limit = int(il);
+    pp.commit_limit = int(cl); pp.window = int(win); pp.taken_bubble = int(tb); pp.redirect = int(rd);
+    c->pipe->init(pp, c->caches);
+    if (!get_int(cfg, "max_insts", v)) return -1;
+    c->max_insts = v > 0 ? uint64_t(v) : UINT64_MAX;
+    Py_INCREF(cb);
+    Py_XSETREF(c->decode_cb, cb);
+    /* hooks: all code, all data accesses, interrupts */
+    int rc = c->api.hook_add(c->uc, &c->hooks[0], c->hook_types[0], (void *)hook_code, c, 1, 0);
+    rc |= c->api.hook_add(c->uc, &c->hooks[1], c->hook_types[1], (void *)hook_mem, c, 1, 0);
+    rc |= c->api.hook_add(c->uc, &c->hooks[2], c->hook_types[2], (void *)hook_intr, c, 1, 0);
+    if (rc) {
+        PyErr_SetString(PyExc_RuntimeError, "native engine: unicorn refused a hook");
+        return -1;
+    }
+    c->attached = true;
+    return 0;
+}
+
+/* run(pc) -> (stop, pc, intno, message): emulate from pc until a stop. */
+static PyObject *Core_run(Core *c, PyObject *args) {
+    unsigned long long pc;
+    if (!PyArg_ParseTuple(args, "K", &pc))
+        return nullptr;
+    c->stop = STOP_NONE;
+    c->stop_msg->clear();
+    auto t0 = std::chrono::steady_clock::now();
+    int err = c->api.emu_start(c->uc, pc, 0, 0, 0);
+    c->host_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (PyErr_Occurred())
+        return nullptr;
+    if (c->stop == STOP_NONE)
+        c->stop = err ? STOP_UC_ERROR : STOP_EMPTY;
+    if (c->stop == STOP_UC_ERROR)
+        c->stop_intno = uint32_t(err);
+    return Py_BuildValue("iKIs", c->stop, (unsigned long long)c->stop_pc, c->stop_intno,
+                         c->stop_msg->c_str());
+}
+
+/* finish(next_pc): time the instruction still pending (next_pc = -1 when unknown). */
+static PyObject *Core_finish(Core *c, PyObject *args) {
+    long long next_pc;
+    if (!PyArg_ParseTuple(args, "L", &next_pc))
+        return nullptr;
+    time_pending(c, next_pc);
+    Py_RETURN_NONE;
+}
+
+/* drop(): forget the pending instruction (it faulted and never executed). */
+static PyObject *Core_drop(Core *c, PyObject *) {
+    c->pending = nullptr;
+    Py_RETURN_NONE;
+}
+
+/* data_lines(first, last): demand accesses to lines first..last (a SASA-LD's table read). */
+static PyObject *Core_data_lines(Core *c, PyObject *args) {
+    long long first, last;
+    if (!PyArg_ParseTuple(args, "LL", &first, &last))
+        return nullptr;
+    for (long long l = first; l <= last; l++)
+        c->caches->data_miss_penalty(l, false);
+    Py_RETURN_NONE;
+}
+
+static bool parse_operand(PyObject *t, SpRFOperand &o) {
+    int vec, lane_view;
+    if (!PyArg_ParseTuple(t, "iiipp", &o.rid, &o.ucreg, &o.lane, &vec, &lane_view))
+        return false;
+    o.vector = vec;
+    o.lane_view = lane_view;
+    return o.rid >= 0 && o.rid < NUM_REGS;
+}
+
+/* set_regions([(preceding_pc, insts, op, [(rid, ucreg, lane, vector, lane_view), ...]), ...]) */
+static PyObject *Core_set_regions(Core *c, PyObject *args) {
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "O", &list))
+        return nullptr;
+    std::unordered_map<uint64_t, Region> regions;
+    Py_ssize_t n = PySequence_Size(list);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_GetItem(list, i);
+        unsigned long long pre;
+        unsigned insts, op;
+        PyObject *ops;
+        Region r;
+        bool ok = PyArg_ParseTuple(item, "KIIO", &pre, &insts, &op, &ops);
+        Py_XDECREF(item);
+        if (!ok)
+            return nullptr;
+        r.preceding_pc = pre;
+        r.start = pre + 4;
+        r.end = r.start + 4ull * insts;
+        r.insts = insts;
+        r.op = uint8_t(op);
+        r.nops = unsigned(PySequence_Size(ops));
+        if (r.nops < 1 || r.nops > 2) {
+            PyErr_SetString(PyExc_ValueError, "a SASA entry has one or two operands");
+            return nullptr;
+        }
+        for (unsigned k = 0; k < r.nops; k++) {
+            PyObject *o = PySequence_GetItem(ops, k);
+            bool good = parse_operand(o, r.opnd[k]);
+            Py_XDECREF(o);
+            if (!good) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "bad SpRF operand");
+                return nullptr;
+            }
+        }
+        regions[r.start] = r;
+    }
+    std::fill(c->region_flag->begin(), c->region_flag->end(), 0);
+    for (auto &kv : regions)
+        if (kv.first >= c->text_lo && kv.first < c->text_hi)
+            (*c->region_flag)[(kv.first - c->text_lo) >> 2] = 1;
+    c->psru->regions.swap(regions);
+    Py_RETURN_NONE;
+}
+
+/* set_profile([(lo, hi), ...]) */
+static PyObject *Core_set_profile(Core *c, PyObject *args) {
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "O", &list))
+        return nullptr;
+    c->profile->clear();
+    Py_ssize_t n = PySequence_Size(list);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_GetItem(list, i);
+        unsigned long long lo, hi;
+        bool ok = PyArg_ParseTuple(item, "KK", &lo, &hi);
+        Py_XDECREF(item);
+        if (!ok)
+            return nullptr;
+        c->profile->push_back({lo, hi, 0, 0});
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *cache_dict(const CacheStats &s) {
+    return Py_BuildValue("{sKsKsKsKsKsKsK}", "hits", s.hits, "misses", s.misses, "read_hits",
+                         s.read_hits, "read_misses", s.read_misses, "write_hits", s.write_hits,
+                         "write_misses", s.write_misses, "prefetches", s.prefetches);
+}
+
+static int put(PyObject *d, const char *key, PyObject *value) {
+    if (!value)
+        return -1;
+    int rc = PyDict_SetItemString(d, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+/* snapshot() -> dict of every counter (the engine's statistics, read once at the end). */
+static PyObject *Core_snapshot(Core *c, PyObject *) {
+    const PipelineStats &s = c->pipe->stats;
+    const SparceCounters &k = c->psru->counters;
+    PyObject *d = PyDict_New();
+    if (!d)
+        return nullptr;
+    PyObject *by_pc = PyDict_New();
+    auto add_pc = [&](uint64_t pc, const StaticInst &si) {
+        if (!si.committed)
+            return;
+        PyObject *key = PyLong_FromUnsignedLongLong(pc);
+        PyObject *val = PyLong_FromUnsignedLongLong(si.committed);
+        PyDict_SetItem(by_pc, key, val);
+        Py_DECREF(key);
+        Py_DECREF(val);
+    };
+    for (size_t i = 0; i < c->text->size(); i++)
+        add_pc(c->text_lo + 4 * i, (*c->text)[i]);
+    for (auto &kv : *c->other)
+        add_pc(kv.first, kv.second);
+    PyObject *skips = PyDict_New();
+    for (auto &kv : c->psru->skips_by_pc) {
+        PyObject *key = PyLong_FromUnsignedLongLong(kv.first);
+        PyObject *val = PyLong_FromUnsignedLongLong(kv.second);
+        PyDict_SetItem(skips, key, val);
+        Py_DECREF(key);
+        Py_DECREF(val);
+    }
+    PyObject *prof = PyList_New(0);
+    for (const Profile &p : *c->profile) {
+        PyObject *t = Py_BuildValue("(KK)", p.cycles, p.insts);
+        PyList_Append(prof, t);
+        Py_DECREF(t);
+    }
+    int rc = 0;
+    rc |= put(d, "cycles", PyLong_FromLongLong(c->pipe->cycles()));
+    rc |= put(d, "committed", PyLong_FromUnsignedLongLong(s.committed));
+    rc |= put(d, "branches", PyLong_FromUnsignedLongLong(s.branches));
+    rc |= put(d, "cond_branches", PyLong_FromUnsignedLongLong(s.cond_branches));
+    rc |= put(d, "mispredicts", PyLong_FromUnsignedLongLong(s.mispredicts));
+    rc |= put(d, "loads", PyLong_FromUnsignedLongLong(s.loads));
+    rc |= put(d, "stores", PyLong_FromUnsignedLongLong(s.stores));
+    rc |= put(d, "prefetches", PyLong_FromUnsignedLongLong(s.prefetches));
+    rc |= put(d, "by_pc", by_pc);
+    rc |= put(d, "l1i", cache_dict(c->caches->l1i.stats));
+    rc |= put(d, "l1d", cache_dict(c->caches->l1d.stats));
+    rc |= put(d, "l2", cache_dict(c->caches->l2.stats));
+    rc |= put(d, "sasa_loads", PyLong_FromUnsignedLongLong(k.sasa_loads));
+    rc |= put(d, "lookups", PyLong_FromUnsignedLongLong(k.lookups));
+    rc |= put(d, "hits", PyLong_FromUnsignedLongLong(k.hits));
+    rc |= put(d, "regions_skipped", PyLong_FromUnsignedLongLong(k.regions_skipped));
+    rc |= put(d, "regions_skippable", PyLong_FromUnsignedLongLong(k.regions_skippable));
+    rc |= put(d, "skippable_resolved_true", PyLong_FromUnsignedLongLong(k.skippable_resolved_true));
+    rc |= put(d, "insts_skipped", PyLong_FromUnsignedLongLong(k.insts_skipped));
+    rc |= put(d, "squashed_insts", PyLong_FromUnsignedLongLong(k.squashed_insts));
+    rc |= put(d, "skips_by_pc", skips);
+    rc |= put(d, "profile", prof);
+    rc |= put(d, "host_seconds", PyFloat_FromDouble(c->host_seconds));
+    if (rc) {
+        Py_DECREF(d);
+        return nullptr;
+    }
+    return d;
+}
+
+/* count_sasa_load(): a SASA-LD executed (counted whether or not SPARCE is on). */
+static PyObject *Core_count_sasa_load(Core *c, PyObject *) {
+    c->psru->counters.sasa_loads++;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Core_methods[] = {
+    {"run", (PyCFunction)Core_run, METH_VARARGS, "run(pc) -> (stop, pc, intno, message)"},
+    {"finish", (PyCFunction)Core_finish, METH_VARARGS, "time the pending instruction"},
+    {"drop", (PyCFunction)Core_drop, METH_NOARGS, "forget the pending instruction"},
+    {"data_lines", (PyCFunction)Core_data_lines, METH_VARARGS, "demand-access L1D lines"},
+    {"set_regions", (PyCFunction)Core_set_regions, METH_VARARGS, "load the SASA table"},
+    {"set_profile", (PyCFunction)Core_set_profile, METH_VARARGS, "symbols to profile"},
+    {"snapshot", (PyCFunction)Core_snapshot, METH_NOARGS, "all counters"},
+    {"count_sasa_load", (PyCFunction)Core_count_sasa_load, METH_NOARGS, "count a SASA-LD"},
+    {nullptr, nullptr, 0, nullptr}};
+
+static PyTypeObject CoreType = {PyVarObject_HEAD_INIT(nullptr, 0)};
+
+static PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_native",
+                                 "sparce_sim's native timing core (C++ on unicorn's C API)", -1};
+
+}  // namespace axsim
+
+PyMODINIT_FUNC PyInit__native(void) {
+    using namespace axsim;
+    CoreType.tp_name = "sparce_sim._native.Core";
+    CoreType.tp_basicsize = sizeof(Core);
+    CoreType.tp_flags = Py_TPFLAGS_DEFAULT;
+    CoreType.tp_new = Core_new;
+    CoreType.tp_init = (initproc)Core_init;
+    CoreType.tp_dealloc = (destructor)Core_dealloc;
+    CoreType.tp_methods = Core_methods;
+    CoreType.tp_doc = "One native simulation attached to a unicorn engine.";
+    if (PyType_Ready(&CoreType) < 0)
+        return nullptr;
+    PyObject *m = PyModule_Create(&module_def);
+    if (!m)
+        return nullptr;
+    Py_INCREF(&CoreType);
+    PyModule_AddObject(m, "Core", reinterpret_cast<PyObject *>(&CoreType));
+    PyModule_AddIntConstant(m, "STOP_SVC", STOP_SVC);
+    PyModule_AddIntConstant(m, "STOP_EXCEPTION", STOP_EXCEPTION);
+    PyModule_AddIntConstant(m, "STOP_UC_ERROR", STOP_UC_ERROR);
+    PyModule_AddIntConstant(m, "STOP_DECODE", STOP_DECODE);
+    PyModule_AddIntConstant(m, "STOP_LIMIT", STOP_LIMIT);
+    PyModule_AddIntConstant(m, "STOP_INTERRUPT", STOP_INTERRUPT);
+    PyModule_AddIntConstant(m, "STOP_EMPTY", STOP_EMPTY);
+    return m;
+}

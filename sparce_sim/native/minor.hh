@@ -1,0 +1,331 @@
+/*
+ * The Minor-style in-order timing model of sparce_sim in C++ (dissertation Table 4.1(a); gem5's
+ * src/cpu/minor).  This is the native twin of sparce_sim/pipeline.py and sparce_sim/cache.py: the
+ * same recurrences, the same departures from Minor (listed in pipeline.py's docstring), and the
+ * same statistics, so that `--engine python` is its oracle (tests/test_native_identity.py).
+ *
+ * Structure, after Minor's stages:
+ *   Fetch    - line-based fetch through the L1I, decode_width instructions a cycle, the bounded
+ *              in-flight window (executeInputBufferSize), taken-branch bubbles and redirects;
+ *   Execute  - in-order issue (issue_limit a cycle, the scoreboard, the FU pool), execution with
+ *              the L1D/L2/DRAM latency of loads, commit (commit_limit a cycle);
+ *   Branches - bimodal 2-bit counters with an ideal BTB after first use and a return stack.
+ * The FU pool and every latency come from gem5_configs/params.py through the Python wrapper.
+ */
+#ifndef AXSIM_MINOR_HH
+#define AXSIM_MINOR_HH
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace axsim {
+
+enum Fu : uint8_t { FU_INT = 0, FU_MULT, FU_DIV, FU_FLOAT, FU_MEM, FU_MISC, FU_COUNT };
+
+enum InstFlag : uint16_t {
+    F_LOAD = 1, F_STORE = 2, F_PREFETCH = 4, F_BRANCH = 8, F_COND = 16, F_CALL = 32, F_RETURN = 64,
+};
+
+constexpr int NUM_REGS = 65;           // X0-X30, SP, V0-V31, NZCV (sparce_sim/decode.py ids)
+constexpr int MAX_SRCS = 8;
+constexpr int MAX_DSTS = 8;
+
+/* One decoded static instruction (sparce_sim.decode.StaticInst, the fields timing needs). */
+struct StaticInst {
+    uint8_t state = 0;                 // 0 undecoded, 1 decoded
+    uint8_t fu = 0, latency = 0, nsrc = 0, ndst = 0;
+    uint16_t flags = 0;
+    uint16_t mem_bytes = 0;
+    uint8_t srcs[MAX_SRCS] = {};
+    uint8_t dsts[MAX_DSTS] = {};
+    int8_t prefetch_base = -1;
+    int64_t prefetch_disp = 0;
+    int64_t target = -1;
+    /* dynamic per-PC state */
+    int8_t bimodal = -1;               // 2-bit counter, -1 = never seen
+    uint64_t committed = 0;
+};
+
+struct CacheStats {
+    uint64_t hits = 0, misses = 0, read_hits = 0, read_misses = 0, write_hits = 0,
+             write_misses = 0, prefetches = 0;
+};
+
+/* One set-associative LRU cache level; ways are kept most-recently-used first. */
+class Cache {
+  public:
+    unsigned assoc = 1;
+    uint64_t set_mask = 0;
+    std::vector<int64_t> ways;
+    std::vector<uint8_t> fill;
+    CacheStats stats;
+
+    void init(unsigned size_kb, unsigned assoc_, unsigned line_bytes) {
+        assoc = assoc_;
+        uint64_t nsets = uint64_t(size_kb) * 1024 / (uint64_t(assoc) * line_bytes);
+        set_mask = nsets - 1;
+        ways.assign(nsets * assoc, -1);
+        fill.assign(nsets, 0);
+    }
+
+    bool contains(int64_t line) const {
+        const int64_t *w = &ways[(line & set_mask) * assoc];
+        unsigned n = fill[line & set_mask];
+        for (unsigned i = 0; i < n; i++)
+            if (w[i] == line) return true;
+        return false;
+    }
+
+    /* Insert at the MRU position (dropping the LRU way when full); the line must be absent. */
+    void insert(int64_t line) {
+        uint64_t set = line & set_mask;
+        int64_t *w = &ways[set * assoc];
+        unsigned n = fill[set];
+        unsigned keep = n < assoc ? n : assoc - 1;
+        std::memmove(w + 1, w, keep * sizeof(int64_t));
+        w[0] = line;
+        if (n < assoc) fill[set] = n + 1;
+    }
+
+    bool access(int64_t line, bool write) {
+        uint64_t set = line & set_mask;
+        int64_t *w = &ways[set * assoc];
+        unsigned n = fill[set];
+        bool hit = false;
+        if (n && w[0] == line) {
+            hit = true;
+        } else {
+            for (unsigned i = 1; i < n; i++) {
+                if (w[i] == line) {
+                    std::memmove(w + 1, w, i * sizeof(int64_t));
+                    w[0] = line;
+                    hit = true;
+                    break;
+                }
+            }
+            if (!hit) insert(line);
+        }
+        if (hit) {
+            stats.hits++;
+            (write ? stats.write_hits : stats.read_hits)++;
+        } else {
+            stats.misses++;
+            (write ? stats.write_misses : stats.read_misses)++;
+        }
+        return hit;
+    }
+};
+
+/* L1I and L1D over a unified L2 over DRAM (sparce_sim.cache.Hierarchy). */
+class Hierarchy {
+  public:
+    Cache l1i, l1d, l2;
+    int l2_latency = 12, dram_latency = 100;
+    unsigned line_shift = 6;
+
+    int below_l1(int64_t line) {
+        return l2.access(line, false) ? l2_latency : l2_latency + dram_latency;
+    }
+    int data_miss_penalty(int64_t line, bool write) {
+        return l1d.access(line, write) ? 0 : below_l1(line);
+    }
+    int inst_miss_penalty(int64_t line) {
+        return l1i.access(line, false) ? 0 : below_l1(line);
+    }
+    void prefetch(int64_t line) {
+        if (!l1d.contains(line)) {
+            l1d.stats.prefetches++;
+            l1d.insert(line);
+            l2.access(line, false);
+        }
+    }
+};
+
+struct PipelineParams {
+    int decode_width = 2, depth = 3, issue_limit = 2, commit_limit = 2, window = 7;
+    int taken_bubble = 4, redirect = 4;
+};
+
+struct PipelineStats {
+    uint64_t committed = 0, branches = 0, cond_branches = 0, mispredicts = 0, loads = 0,
+             stores = 0, prefetches = 0;
+};
+
+/* A memory access unicorn reported (address, bytes), consumed by the load/store that made it. */
+struct MemRecord { uint64_t addr; int size; };
+
+class Pipeline {
+  public:
+    PipelineParams p;
+    Hierarchy *caches = nullptr;
+    PipelineStats stats;
+    /* Fetch stage */
+    int64_t fetch_t = 0, last_line = -1, last_fetch = 0;
+    int fetch_slots = 0;
+    std::vector<int64_t> ring;         // commit cycles of the last `window` instructions
+    int ring_i = 0;
+    /* Execute stage: issue, FU pool, scoreboard, commit */
+    int64_t issue_t = 0, commit_t = 0;
+    int issue_slots = 0, commit_slots = 0;
+    int64_t fu_busy[FU_COUNT];         // last cycle a pipelined FU accepted an op; IntDiv: free at
+    int64_t ready[NUM_REGS] = {};
+    int64_t last_pc = -1;
+    /* Branch prediction */
+    std::vector<uint64_t> ras;
+
+    void init(const PipelineParams &params, Hierarchy *h) {
+        p = params;
+        caches = h;
+        ring.assign(p.window > 0 ? p.window : 1, 0);
+        for (int i = 0; i < FU_COUNT; i++) fu_busy[i] = -1;
+        fu_busy[FU_DIV] = 0;
+    }
+
+    int64_t cycles() const { return stats.committed ? commit_t + 1 : 0; }
+
+    /* Time one executed instruction; mem/mem_i are unicorn's access records; prefetch_line the
+     * line of an executed prfm (-1 when none); next_pc the PC executed after it (-1 unknown). */
+    void time(StaticInst &si, uint64_t pc, std::vector<MemRecord> &mem, size_t &mem_i,
+              int64_t prefetch_line, int64_t next_pc) {
+        const int window = int(ring.size());
+        /* ---- Fetch */
+        int64_t line = int64_t(pc >> caches->line_shift);
+        if (line != last_line) {
+            int pen = caches->inst_miss_penalty(line);
+            if (pen) { fetch_t += pen; fetch_slots = 0; }
+            last_line = line;
+        }
+        if (fetch_slots >= p.decode_width) { fetch_t++; fetch_slots = 0; }
+        int64_t back = ring[ring_i] - p.depth;
+        if (fetch_t < back) { fetch_t = back; fetch_slots = 0; }
+        int64_t f = fetch_t;
+        fetch_slots++;
+        /* ---- Issue */
+        int64_t t = f + p.depth;
+        if (t < issue_t) t = issue_t;
+        for (int i = 0; i < si.nsrc; i++)
+            if (ready[si.srcs[i]] > t) t = ready[si.srcs[i]];
+        const int fu = si.fu;
+        if (fu == FU_DIV) {
+            if (t < fu_busy[FU_DIV]) t = fu_busy[FU_DIV];
+        } else if (fu != FU_INT) {
+            if (t <= fu_busy[fu]) t = fu_busy[fu] + 1;
+        }
+        if (t == issue_t) {
+            if (issue_slots >= p.issue_limit) { t++; issue_slots = 1; }
+            else issue_slots++;
+        } else {
+            issue_slots = 1;
+        }
+        issue_t = t;
+        if (fu == FU_DIV) fu_busy[FU_DIV] = t + si.latency;
+        else if (fu != FU_INT) fu_busy[fu] = t;
+        /* ---- Execute */
+        int64_t done = t + si.latency;
+        if (si.mem_bytes) {
+            done += data_access(si, mem, mem_i);
+        } else if (si.flags & F_PREFETCH) {
+            if (prefetch_line >= 0) caches->prefetch(prefetch_line);
+            stats.prefetches++;
+        }
+        for (int i = 0; i < si.ndst; i++) ready[si.dsts[i]] = done;
+        /* ---- Commit */
+        if (done > commit_t) { commit_t = done; commit_slots = 1; }
+        else if (commit_slots >= p.commit_limit) { commit_t++; commit_slots = 1; }
+        else commit_slots++;
+        ring[ring_i] = commit_t;
+        ring_i = ring_i + 1 < window ? ring_i + 1 : 0;
+        si.committed++;
+        if (si.flags & F_BRANCH) branch(si, pc, t, f, next_pc);
+        stats.committed++;
+        last_pc = int64_t(pc);
+        last_fetch = f;
+    }
+
+    /* Fetch cycles of the next n sequential instructions that fall before `settle`
+     * (pipeline.py upcoming_fetch_times, counted instead of listed). */
+    unsigned fetched_before(unsigned n, int64_t settle) const {
+        int64_t t = fetch_t;
+        int slots = fetch_slots;
+        const int window = int(ring.size());
+        unsigned count = 0;
+        for (unsigned j = 0; j < n; j++) {
+            if (slots >= p.decode_width) { t++; slots = 0; }
+            if (int(j) < window) {
+                int64_t back = ring[(ring_i + j) % window] - p.depth;
+                if (t < back) { t = back; slots = 0; }
+            }
+            if (t < settle) count++;
+            slots++;
+        }
+        return count;
+    }
+
+    void skip_fetch(int64_t resume_at) {
+        if (resume_at > fetch_t) { fetch_t = resume_at; fetch_slots = 0; }
+    }
+
+  private:
+    int data_access(const StaticInst &si, std::vector<MemRecord> &mem, size_t &mem_i) {
+        int need = si.mem_bytes, pen = 0;
+        int64_t last = -1;
+        const bool store = si.flags & F_STORE;
+        const unsigned shift = caches->line_shift;
+        while (need > 0 && mem_i < mem.size()) {
+            const MemRecord r = mem[mem_i++];
+            need -= r.size;
+            int64_t first = int64_t(r.addr >> shift);
+            int64_t final_line = int64_t((r.addr + uint64_t(r.size) - 1) >> shift);
+            for (int64_t ln : {first, final_line}) {
+                if (ln != last) {
+                    int extra = caches->data_miss_penalty(ln, store);
+                    if (extra > pen) pen = extra;
+                    last = ln;
+                }
+            }
+        }
+        if (store) { stats.stores++; return 0; }
+        stats.loads++;
+        return pen;
+    }
+
+    void branch(StaticInst &si, uint64_t pc, int64_t t, int64_t f, int64_t nxt) {
+        stats.branches++;
+        bool taken = nxt >= 0 ? uint64_t(nxt) != pc + 4 : false;
+        bool pred_taken, ok;
+        if (si.flags & F_CALL) ras.push_back(pc + 4);
+        if (si.flags & F_RETURN) {
+            ok = false;
+            if (!ras.empty()) { ok = int64_t(ras.back()) == nxt; ras.pop_back(); }
+            pred_taken = true;
+        } else if (si.flags & F_COND) {
+            stats.cond_branches++;
+            int counter = si.bimodal < 0 ? 1 : si.bimodal;
+            pred_taken = counter >= 2;
+            si.bimodal = int8_t(taken ? (counter < 3 ? counter + 1 : 3) : (counter > 0 ? counter - 1 : 0));
+            ok = pred_taken == taken;
+        } else {
+            pred_taken = true;
+            ok = si.target >= 0 || si.bimodal >= 0;
+            si.bimodal = 3;
+        }
+        if (!ok) {
+            stats.mispredicts++;
+            int64_t r = t + p.redirect;
+            if (r > fetch_t) fetch_t = r;
+            fetch_slots = 0;
+            last_line = -1;
+            return;
+        }
+        if (pred_taken && taken) {
+            int64_t r = f + p.taken_bubble;
+            if (r > fetch_t) fetch_t = r;
+            fetch_slots = 0;
+        }
+    }
+};
+
+}  // namespace axsim
+
+#endif

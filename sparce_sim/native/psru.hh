@@ -1,0 +1,109 @@
+/*
+ * SPARCE's Pre-identify and Skip Redundancy Unit with its SASA table and SpRF view (dissertation
+ * §4.1.2-§4.1.3, Figs. 4.3-4.5), in C++: the native twin of sparce_sim/sparce.py (`decide` and the
+ * engine's region hook).  One unit, one interface: `lookup` is called when fetch reaches a region's
+ * first PC and answers whether the region is skipped, and what it costs fetch.
+ *
+ * isSparse is the Sparse Value Checker's verdict on the architectural value (all bits zero; -0.0 is
+ * not sparse); regUpdInFlight is "the youngest writer's writeback cycle is after the cycle
+ * precedingPC was fetched", both as in sparce.py.
+ */
+#ifndef AXSIM_PSRU_HH
+#define AXSIM_PSRU_HH
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "minor.hh"
+
+namespace axsim {
+
+enum CondOp : uint8_t { COND_SINGLE = 0, COND_OR = 1, COND_AND = 2 };
+
+struct SpRFOperand {
+    int rid = 0;          // engine register id (ready[] index)
+    int ucreg = 0;        // unicorn register to read
+    int lane = -1;        // 32-bit lane, -1 = the whole register
+    bool vector = false;
+    bool lane_view = false;   // ucreg is the 32-bit S view of lane 0
+};
+
+struct Region {
+    uint64_t preceding_pc = 0, start = 0, end = 0;
+    unsigned insts = 0;
+    uint8_t op = COND_SINGLE;
+    unsigned nops = 0;
+    SpRFOperand opnd[2];
+};
+
+struct SparceCounters {
+    uint64_t sasa_loads = 0, lookups = 0, hits = 0, regions_skipped = 0, regions_skippable = 0,
+             skippable_resolved_true = 0, insts_skipped = 0, squashed_insts = 0;
+};
+
+/* The PSRU's verdict for one hit (sparce.Decision). */
+struct Decision {
+    bool skip = false;
+    bool skippable = false;
+    unsigned squashed = 0;
+    int64_t resume_at = -1;
+};
+
+class Psru {
+  public:
+    std::unordered_map<uint64_t, Region> regions;    // region start PC -> region
+    SparceCounters counters;
+    std::unordered_map<uint64_t, uint64_t> skips_by_pc;
+
+    bool loaded() const { return !regions.empty(); }
+
+    /* Fig. 4.5 for a hit: operand i was written back at cycle ready[i] and is sparse[i];
+     * fetch_pre is the cycle precedingPC was fetched. */
+    Decision decide(const Region &r, int64_t fetch_pre, const int64_t *ready, const bool *sparse,
+                    const Pipeline &pipe) const {
+        Decision d;
+        bool all_settled = true, any_settled_sparse = false, all_settled_sparse = true;
+        bool any_sparse = false, all_sparse = true;
+        int64_t settle = 0;
+        for (unsigned i = 0; i < r.nops; i++) {
+            any_sparse |= sparse[i];
+            all_sparse &= sparse[i];
+            if (ready[i] > settle) settle = ready[i];
+            if (ready[i] <= fetch_pre) {
+                any_settled_sparse |= sparse[i];
+                all_settled_sparse &= sparse[i];
+            } else {
+                all_settled = false;
+            }
+        }
+        const bool is_and = r.op == COND_AND;
+        if (all_settled || (r.op == COND_OR && any_settled_sparse) || (is_and && !all_settled_sparse)) {
+            d.skip = is_and ? all_settled_sparse : any_settled_sparse;
+            return d;
+        }
+        d.skippable = true;
+        if (!(is_and ? all_sparse : any_sparse))
+            return d;                                   // resolves false: execute in order
+        unsigned fetched = pipe.fetched_before(r.insts, settle);
+        if (fetched >= r.insts)
+            return d;                                   // fetch left the region before it resolved
+        d.skip = true;
+        d.squashed = fetched;
+        d.resume_at = fetched ? settle + pipe.p.redirect : -1;
+        return d;
+    }
+
+    /* Book a skip of region r. */
+    void record_skip(const Region &r, const Decision &d) {
+        counters.regions_skipped++;
+        counters.skippable_resolved_true += d.skippable;
+        counters.squashed_insts += d.squashed;
+        counters.insts_skipped += r.insts - d.squashed;
+        skips_by_pc[r.preceding_pc]++;
+    }
+};
+
+}  // namespace axsim
+
+#endif

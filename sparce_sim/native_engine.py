@@ -1,0 +1,232 @@
+"""The default engine: unicorn executes, the native C++ core (sparce_sim/native/) times and skips.
+
+The per-instruction work (timing, memory records, SASA table lookups, skips) runs in C++ hooks on
+unicorn's C API; this wrapper does what happens rarely: program loading, decoding a PC met for the
+first time (capstone, decode.py), system calls (syscalls.py), SASA-LD table loading and validation
+(the same code as the Python engine), fault messages, and the statistics snapshot.
+
+It produces the same statistics as the Python reference model (engine.py, `--engine python`),
+which tests/test_native_identity.py checks counter by counter.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_UNMAPPED,
+                     UC_HOOK_MEM_WRITE, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
+                     UC_MEM_WRITE_UNMAPPED, UC_MODE_ARM, Uc, UcError)
+from unicorn import arm64_const as A
+
+from gem5_configs.params import MINOR_DEFAULT, SystemParams
+from isa_ext.encoding import SasaError, decode_sasa_ld
+
+from . import syscalls
+from .cache import CacheStats
+from .decode import Decoder, DecodeError, StaticInst, uc_reg
+from .engine import DEFAULT_MAX_INSTS, SimulationError, limit_message, load_sasa_table, map_program
+from .loader import Program
+from .snapshot import RunSnapshot, op_class_counts
+from .sparce import SasaTable, SparceStats
+
+try:
+    from . import _native
+except ImportError as _exc:            # pragma: no cover - a broken install
+    _native = None
+    _IMPORT_ERROR = _exc
+
+_FLAG_BITS = (("is_load", 1), ("is_store", 2), ("is_prefetch", 4), ("is_branch", 8),
+              ("is_cond_branch", 16), ("is_call", 32), ("is_return", 64))
+
+
+def native_available() -> bool:
+    return _native is not None
+
+
+def _uc_api() -> dict[str, int]:
+    """Addresses of the unicorn C functions, from the binding's own loaded library."""
+    from unicorn.unicorn_py3.unicorn import uclib
+    names = ("uc_hook_add", "uc_hook_del", "uc_reg_read", "uc_reg_write", "uc_emu_start", "uc_emu_stop")
+    return {n: ctypes.cast(getattr(uclib, n), ctypes.c_void_p).value for n in names}
+
+
+def _x_regs() -> list[int]:
+    return [uc_reg(f"x{i}") for i in range(31)] + [A.UC_ARM64_REG_SP]
+
+
+def _record(si: StaticInst) -> tuple:
+    """The fields of a StaticInst the native core keeps (core.cc fill_inst)."""
+    flags = sum(bit for name, bit in _FLAG_BITS if getattr(si, name))
+    return (si.fu, si.latency, si.srcs, si.dsts, si.mem_bytes, flags,
+            si.prefetch_base if si.is_prefetch else -1, si.prefetch_disp, si.target)
+
+
+def _operand(rid: int, ucr: int, o) -> tuple:
+    vector = o.reg[0] == "v"
+    lane = -1 if o.lane is None else o.lane
+    return (rid, ucr, lane, vector, vector and o.lane == 0)
+
+
+class NativeEngine:
+    """One simulation of one program. Create, write inputs, `run()`, read outputs, `snapshot()`."""
+
+    def __init__(self, program: Program, params: SystemParams = MINOR_DEFAULT, sparce: bool = False,
+                 max_insts: int | None = None, profile: tuple[str, ...] = ()) -> None:
+        if _native is None:
+            raise RuntimeError(f"the native engine is not built ({_IMPORT_ERROR}); reinstall with "
+                               "`pip install -e .` (needs g++ and python3-dev), or use --engine python")
+        if max_insts is not None and max_insts <= 0:
+            raise ValueError(f"max_insts must be positive, got {max_insts}")
+        self.program, self.params, self.sparce_on = program, params, sparce
+        self.max_insts = DEFAULT_MAX_INSTS if max_insts is None else max_insts
+        self.profile = profile
+        self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        self.uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, 3 << 20)   # enable FP/SIMD at EL0/1
+        map_program(self.uc, program)
+        self.decoder = Decoder(params)
+        self.table = SasaTable(params.sasa_entries, params.sprf_entries)
+        self._fault_addr: tuple[int, int, str] | None = None
+        self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
+        self._core = _native.Core(self._config(), self._decode)
+        self._core.set_profile([(program.symbol(n).addr, program.symbol(n).addr + program.symbol(n).size)
+                                for n in profile])
+        self._stdout = bytearray()
+        self._exit_code = 0
+        self._decode_error: str = ""
+
+    def _config(self) -> dict:
+        p = self.params
+        texts = self.program.text_ranges()
+        lo = min((base for base, _ in texts), default=0) & ~3
+        hi = max((base + len(data) for base, data in texts), default=0)
+        hi = (hi + 3) & ~3
+        return {**_uc_api(), "uc": self.uc._uch.value,
+                "hook_code": UC_HOOK_CODE, "hook_mem": UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+                "hook_intr": UC_HOOK_INTR, "uc_pc": A.UC_ARM64_REG_PC, "uc_x": _x_regs(),
+                "text_lo": lo, "text_hi": hi,
+                "l1i_kb": p.l1i.size_kb, "l1i_assoc": p.l1i.assoc, "l1d_kb": p.l1d.size_kb,
+                "l1d_assoc": p.l1d.assoc, "l2_kb": p.l2.size_kb, "l2_assoc": p.l2.assoc,
+                "line_bytes": p.l1d.line_bytes, "l2_latency": p.l2.latency, "dram_latency": p.dram_latency,
+                "decode_width": p.decode_width, "depth": p.frontend_depth(), "issue_limit": p.issue_limit,
+                "commit_limit": p.commit_limit, "window": max(1, p.execute_input_buffer),
+                "taken_bubble": p.fetch1_to_fetch2_backward_delay + p.l1i.latency,
+                "redirect": p.branch_delay + p.l1i.latency, "max_insts": self.max_insts}
+
+    # ---- memory and symbols
+    def write_symbol(self, name: str, array: np.ndarray) -> None:
+        sym = self.program.symbol(name)
+        data = np.ascontiguousarray(array).tobytes()
+        if len(data) > sym.size:
+            raise ValueError(f"{self.program.path}: {len(data)} bytes do not fit symbol {name!r} "
+                             f"({sym.size} bytes)")
+        self.uc.mem_write(sym.addr, data)
+
+    def read_symbol(self, name: str, nbytes: int | None = None) -> bytes:
+        sym = self.program.symbol(name)
+        return bytes(self.uc.mem_read(sym.addr, sym.size if nbytes is None else nbytes))
+
+    # ---- callbacks from the core and unicorn
+    def _decode(self, pc: int) -> tuple:
+        try:
+            word = bytes(self.uc.mem_read(pc, 4))
+            return _record(self.decoder.decode(pc, word))
+        except DecodeError as exc:
+            raise DecodeError(str(exc).split(" at PC")[0]) from None
+        except UcError:
+            raise DecodeError("instruction fetch from unmapped memory") from None
+
+    def _on_unmapped(self, uc, access, addr, size, _value, _data) -> bool:
+        kind = {UC_MEM_FETCH_UNMAPPED: "fetch from", UC_MEM_READ_UNMAPPED: "read from",
+                UC_MEM_WRITE_UNMAPPED: "write to"}.get(access, "access to")
+        self._fault_addr = (addr, size, kind)
+        return False
+
+    # ---- run
+    def run(self) -> None:
+        core, pc = self._core, self.program.entry
+        while True:
+            stop, at, code, message = core.run(pc)
+            if stop == _native.STOP_SVC:
+                exit_code = self._syscall(at)
+                if exit_code is not None:
+                    self._exit_code = exit_code
+                    break
+                pc = at
+            elif stop == _native.STOP_EXCEPTION:
+                pc = self._exception(at, code)
+            elif stop == _native.STOP_INTERRUPT:
+                raise KeyboardInterrupt
+            else:
+                raise self._error(stop, at, code, message)
+        core.finish(-1)
+
+    def _syscall(self, pc: int) -> int | None:
+        try:
+            return syscalls.emulate(self.uc, self._stdout)
+        except syscalls.SyscallError as exc:
+            raise SimulationError(pc - 4, str(exc), str(self.program.path)) from None
+
+    def _exception(self, pc: int, intno: int) -> int:
+        """An undefined word stopped the core at pc: load a SASA table, or report the fault.
+        Returns the PC to resume at."""
+        word = int.from_bytes(bytes(self.uc.mem_read(pc, 4)), "little")
+        try:
+            sasa = decode_sasa_ld(word)
+        except SasaError as exc:
+            raise SimulationError(pc, str(exc), str(self.program.path)) from None
+        if sasa is None:
+            raise SimulationError(pc, f"undefined instruction {word:#010x} (exception {intno})",
+                                  str(self.program.path))
+        self._core.finish(pc + 4)                   # time the SASA-LD itself
+        self._core.count_sasa_load()
+        if self.sparce_on:
+            self._load_table(pc, *sasa)
+        return pc + 4
+
+    def _load_table(self, pc: int, rn: int, size: int) -> None:
+        cause = load_sasa_table(self.uc, self.table, self.params, rn, size, self._writes_of,
+                                lambda line: self._core.data_lines(line, line))
+        if cause:
+            raise SimulationError(pc, cause, str(self.program.path))
+        self._core.set_regions([(r.entry.preceding_pc, r.entry.insts_to_skip, int(r.entry.op),
+                                 [_operand(rid, ucr, o) for rid, ucr, o in r.reads])
+                                for r in self.table.regions.values()])
+
+    def _writes_of(self, pc: int) -> tuple[int, ...]:
+        try:
+            return self.decoder.decode(pc, bytes(self.uc.mem_read(pc, 4))).dsts
+        except (DecodeError, UcError):
+            return ()
+
+    def _error(self, stop: int, pc: int, code: int, message: str) -> SimulationError:
+        path = str(self.program.path)
+        if stop == _native.STOP_DECODE:
+            return SimulationError(pc, message, path)
+        if stop == _native.STOP_LIMIT:
+            return SimulationError(pc, limit_message(self.max_insts), path)
+        pc = self.uc.reg_read(A.UC_ARM64_REG_PC)
+        if self._fault_addr is not None:
+            addr, size, kind = self._fault_addr
+            return SimulationError(pc, f"{kind} unmapped address {addr:#x} ({size} bytes)", path)
+        if stop == _native.STOP_UC_ERROR:
+            return SimulationError(pc, f"CPU fault: {UcError(code)}", path)
+        return SimulationError(pc, "execution stopped without exit()", path)
+
+    # ---- results
+    def snapshot(self) -> RunSnapshot:
+        d = self._core.snapshot()
+        by_pc = d["by_pc"]
+        sparce = SparceStats(**{k: d[k] for k in ("sasa_loads", "lookups", "hits", "regions_skipped",
+                                                    "regions_skippable", "skippable_resolved_true",
+                                                    "insts_skipped", "squashed_insts")},
+                             skips_by_pc=dict(d["skips_by_pc"]))
+        return RunSnapshot(
+            params=self.params, sparce_on=self.sparce_on, cycles=d["cycles"], committed=d["committed"],
+            branches=d["branches"], cond_branches=d["cond_branches"], mispredicts=d["mispredicts"],
+            loads=d["loads"], stores=d["stores"], prefetches=d["prefetches"], by_pc=by_pc,
+            op_classes=op_class_counts(by_pc, lambda pc: self.decoder.decode(pc, b"").op_class),
+            l1i=CacheStats(**d["l1i"]), l1d=CacheStats(**d["l1d"]), l2=CacheStats(**d["l2"]),
+            sparce=sparce, exit_code=self._exit_code, stdout=bytes(self._stdout),
+            host_seconds=d["host_seconds"],
+            profile_cycles={n: c for n, (c, _) in zip(self.profile, d["profile"])},
+            profile_insts={n: i for n, (_, i) in zip(self.profile, d["profile"])})
