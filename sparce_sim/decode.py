@@ -60,6 +60,13 @@ class StaticInst:
     is_prefetch: bool = False
     prefetch_base: int = -1  # register id of a prfm's base
     prefetch_disp: int = 0
+    # effective address of a load/store: X[addr_base] + addr_disp + (extend(X[addr_index]) << shift);
+    # addr_base -1: a PC-relative literal at absolute address addr_disp; -2: no memory access
+    addr_base: int = -2
+    addr_index: int = -1
+    addr_ext: int = 0        # capstone ARM64_EXT_* of the index (UXTW 3, SXTW 7, else 64-bit)
+    addr_shift: int = 0
+    addr_disp: int = 0
     is_branch: bool = False
     is_cond_branch: bool = False
     is_call: bool = False
@@ -140,6 +147,8 @@ class Decoder:
                       latency=latency, srcs=srcs, dsts=dsts)
         if mem_op is not None:
             fields.update(_memory_fields(insn, mn, regs, mem_op))
+        elif _is_literal_load(insn, mn):
+            fields.update(_literal_fields(insn, mn, regs), latency=p.lat_mem + p.lat_mem_extra_assumed)
         fields.update(_branch_fields(insn, mn))
         if mn == "svc":
             fields["is_syscall"] = True
@@ -260,7 +269,26 @@ def _memory_fields(insn, mn: str, regs: list[str], mem_op) -> dict:
         return dict(is_prefetch=True, prefetch_base=base, prefetch_disp=mem_op.mem.disp)
     nbytes = _access_bytes(insn, mn, regs)
     store = mn.startswith("st")
-    return dict(mem_bytes=nbytes, is_load=not store, is_store=store)
+    index = reg_id(insn.reg_name(mem_op.mem.index)) if mem_op.mem.index else None
+    return dict(mem_bytes=nbytes, is_load=not store, is_store=store, addr_base=base,
+                addr_index=-1 if index is None else index, addr_ext=mem_op.ext,
+                addr_shift=mem_op.shift.value if mem_op.shift.type else 0, addr_disp=mem_op.mem.disp)
+
+
+_LITERAL_LOADS = {"ldr": None, "ldrsw": 4}
+
+
+def _is_literal_load(insn, mn: str) -> bool:
+    """`ldr Rt, label` (PC-relative literal): capstone gives the address as an immediate."""
+    ops = insn.operands
+    return mn in _LITERAL_LOADS and len(ops) == 2 and ops[1].type == ARM64_OP_IMM
+
+
+def _literal_fields(insn, mn: str, regs: list[str]) -> dict:
+    nbytes = _LITERAL_LOADS[mn] or _REG_BYTES[regs[0][0]]
+    fp = regs[0][0] in "qdsv"
+    return dict(op_class="FloatMemRead" if fp else "MemRead", fu=FU_MEM, mem_bytes=nbytes, is_load=True,
+                addr_base=-1, addr_disp=insn.operands[1].imm)
 
 
 def _access_bytes(insn, mn: str, regs: list[str]) -> int:

@@ -1,7 +1,8 @@
 """The default engine: unicorn executes, the native C++ core (sparce_sim/native/) times and skips.
 
-The per-instruction work (timing, memory records, SASA table lookups, skips) runs in C++ hooks on
-unicorn's C API; this wrapper does what happens rarely: program loading, decoding a PC met for the
+The per-instruction work (timing, effective addresses, SASA table lookups, skips) runs in one C++
+code hook on unicorn's C API (no memory hooks: a load's address is computed from its base and index
+registers before it executes, which is where most of the speed comes from); this wrapper does what happens rarely: program loading, decoding a PC met for the
 first time (capstone, decode.py), system calls (syscalls.py), SASA-LD table loading and validation
 (the same code as the Python engine), fault messages, and the statistics snapshot.
 
@@ -13,8 +14,7 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
-from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_UNMAPPED,
-                     UC_HOOK_MEM_WRITE, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
+from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
                      UC_MEM_WRITE_UNMAPPED, UC_MODE_ARM, Uc, UcError)
 from unicorn import arm64_const as A
 
@@ -58,7 +58,8 @@ def _record(si: StaticInst) -> tuple:
     """The fields of a StaticInst the native core keeps (core.cc fill_inst)."""
     flags = sum(bit for name, bit in _FLAG_BITS if getattr(si, name))
     return (si.fu, si.latency, si.srcs, si.dsts, si.mem_bytes, flags,
-            si.prefetch_base if si.is_prefetch else -1, si.prefetch_disp, si.target)
+            si.prefetch_base if si.is_prefetch else -1, si.prefetch_disp, si.target,
+            si.addr_base, si.addr_index, si.addr_ext, si.addr_shift, si.addr_disp)
 
 
 def _operand(rid: int, ucr: int, o) -> tuple:
@@ -101,8 +102,7 @@ class NativeEngine:
         hi = max((base + len(data) for base, data in texts), default=0)
         hi = (hi + 3) & ~3
         return {**_uc_api(), "uc": self.uc._uch.value,
-                "hook_code": UC_HOOK_CODE, "hook_mem": UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
-                "hook_intr": UC_HOOK_INTR, "uc_pc": A.UC_ARM64_REG_PC, "uc_x": _x_regs(),
+                "hook_code": UC_HOOK_CODE, "hook_intr": UC_HOOK_INTR, "uc_pc": A.UC_ARM64_REG_PC, "uc_x": _x_regs(),
                 "text_lo": lo, "text_hi": hi,
                 "l1i_kb": p.l1i.size_kb, "l1i_assoc": p.l1i.assoc, "l1d_kb": p.l1d.size_kb,
                 "l1d_assoc": p.l1d.assoc, "l2_kb": p.l2.size_kb, "l2_assoc": p.l2.assoc,

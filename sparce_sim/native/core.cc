@@ -6,7 +6,9 @@
  *   - a code hook on every instruction times the previous one (its memory records and its
  *     successor PC are then known), looks the PC up in the SASA table, and skips a region by
  *     moving unicorn's PC past it, so skipped instructions never execute;
- *   - a memory hook records each access (address, size) for the load/store that made it;
+ *   - loads and stores need no memory hook (unicorn syncs its PC before every memory callback,
+ *     which costs more than all the timing): the code hook computes the effective address from
+ *     the base/index registers before the instruction executes (decode.py gives the mode);
  *   - an interrupt hook stops emulation at `svc` and at an undefined word (SASA-LD or a fault),
  *     which the Python wrapper (sparce_sim/native_engine.py) handles before resuming.
  * Python is entered only to decode a PC met for the first time (capstone, sparce_sim/decode.py).
@@ -17,7 +19,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include <chrono>
+#include <ctime>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,10 +58,10 @@ struct Core {
     Api api;
     uc_engine *uc;
     PyObject *decode_cb;               // pc -> tuple (sparce_sim/native_engine.py)
-    int hook_types[3];                 // UC_HOOK_CODE, UC_HOOK_MEM_READ|WRITE, UC_HOOK_INTR
+    int hook_types[2];                 // UC_HOOK_CODE, UC_HOOK_INTR
     int uc_pc;                         // UC_ARM64_REG_PC
     int uc_x[32];                      // unicorn ids of X0-X30, SP (engine ids 0-31)
-    uc_hook hooks[3];
+    uc_hook hooks[2];
     bool attached;
     /* static instructions: an array over the text, a map outside it */
     uint64_t text_lo, text_hi;
@@ -85,7 +87,7 @@ struct Core {
     std::string *stop_msg;
     uint64_t check_countdown;
     std::vector<Profile> *profile;
-    double host_seconds;
+    double host_seconds;               // CPU time spent in run() (thread CPU clock)
 };
 
 /* ---- static instructions */
@@ -97,12 +99,13 @@ static StaticInst *slot(Core *c, uint64_t pc) {
 }
 
 static bool fill_inst(StaticInst &si, PyObject *t, std::string &err) {
-    /* (fu, latency, srcs, dsts, mem_bytes, flags, prefetch_base, prefetch_disp, target) */
+    /* (fu, latency, srcs, dsts, mem_bytes, flags, prefetch_base, prefetch_disp, target,
+     *  addr_base, addr_index, addr_ext, addr_shift, addr_disp) */
     PyObject *srcs, *dsts;
-    int fu, lat, mem_bytes, flags, pf_base;
-    long long pf_disp, target;
-    if (!PyArg_ParseTuple(t, "iiOOiiiLL", &fu, &lat, &srcs, &dsts, &mem_bytes, &flags, &pf_base,
-                          &pf_disp, &target)) {
+    int fu, lat, mem_bytes, flags, pf_base, a_base, a_index, a_ext, a_shift;
+    long long pf_disp, target, a_disp;
+    if (!PyArg_ParseTuple(t, "iiOOiiiLLiiiiL", &fu, &lat, &srcs, &dsts, &mem_bytes, &flags, &pf_base,
+                          &pf_disp, &target, &a_base, &a_index, &a_ext, &a_shift, &a_disp)) {
         err = "decoder returned a malformed record";
         return false;
     }
@@ -130,6 +133,15 @@ static bool fill_inst(StaticInst &si, PyObject *t, std::string &err) {
     si.prefetch_base = int8_t(pf_base);
     si.prefetch_disp = pf_disp;
     si.target = target;
+    si.addr_base = int8_t(a_base);
+    si.addr_index = int8_t(a_index);
+    si.addr_ext = uint8_t(a_ext);
+    si.addr_shift = uint8_t(a_shift);
+    si.addr_disp = a_disp;
+    if (si.mem_bytes && si.addr_base == -2) {
+        err = "load/store without an addressing mode";
+        return false;
+    }
     si.state = 1;
     return true;
 }
@@ -248,6 +260,22 @@ static bool on_region(Core *c, uint64_t pc, bool landed) {
     return true;
 }
 
+/* The effective address of a load/store about to execute (decode.py addr_* fields). */
+static uint64_t effective_address(Core *c, const StaticInst &si) {
+    if (si.addr_base == -1)
+        return uint64_t(si.addr_disp);              // PC-relative literal
+    uint64_t addr = read_x(c, si.addr_base) + uint64_t(si.addr_disp);
+    if (si.addr_index >= 0) {
+        uint64_t idx = read_x(c, si.addr_index);
+        if (si.addr_ext == EXT_UXTW)
+            idx = uint32_t(idx);
+        else if (si.addr_ext == EXT_SXTW)
+            idx = uint64_t(int64_t(int32_t(uint32_t(idx))));
+        addr += idx << si.addr_shift;
+    }
+    return addr;
+}
+
 /* ---- hooks */
 
 static void hook_code(uc_engine *, uint64_t pc, uint32_t, void *user) {
@@ -286,15 +314,12 @@ static void hook_code(uc_engine *, uint64_t pc, uint32_t, void *user) {
     c->pending = si;
     c->pending_pc = pc;
     c->pending_prefetch = -1;
-    if (si->flags & F_PREFETCH) {
+    if (si->mem_bytes) {
+        c->mem->push_back({effective_address(c, *si), int(si->mem_bytes)});
+    } else if (si->flags & F_PREFETCH) {
         uint64_t addr = read_x(c, si->prefetch_base) + uint64_t(si->prefetch_disp);
         c->pending_prefetch = int64_t(addr >> c->caches->line_shift);
     }
-}
-
-static void hook_mem(uc_engine *, int, uint64_t address, int size, int64_t, void *user) {
-    Core *c = static_cast<Core *>(user);
-    c->mem->push_back({address, size});
 }
 
 static void hook_intr(uc_engine *, uint32_t intno, void *user) {
@@ -376,8 +401,8 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     }
     if (!get_int(cfg, "uc", v)) return -1;
     c->uc = reinterpret_cast<uc_engine *>(intptr_t(v));
-    const char *hook_names[] = {"hook_code", "hook_mem", "hook_intr"};
-    for (int i = 0; i < 3; i++) {
+    const char *hook_names[] = {"hook_code", "hook_intr"};
+    for (int i = 0; i < 2; i++) {
         if (!get_int(cfg, hook_names[i], v)) return -1;
         c->hook_types[i] = int(v);
     }
@@ -430,10 +455,9 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     c->max_insts = v > 0 ? uint64_t(v) : UINT64_MAX;
     Py_INCREF(cb);
     Py_XSETREF(c->decode_cb, cb);
-    /* hooks: all code, all data accesses, interrupts */
+    /* hooks: all code, interrupts */
     int rc = c->api.hook_add(c->uc, &c->hooks[0], c->hook_types[0], (void *)hook_code, c, 1, 0);
-    rc |= c->api.hook_add(c->uc, &c->hooks[1], c->hook_types[1], (void *)hook_mem, c, 1, 0);
-    rc |= c->api.hook_add(c->uc, &c->hooks[2], c->hook_types[2], (void *)hook_intr, c, 1, 0);
+    rc |= c->api.hook_add(c->uc, &c->hooks[1], c->hook_types[1], (void *)hook_intr, c, 1, 0);
     if (rc) {
         PyErr_SetString(PyExc_RuntimeError, "native engine: unicorn refused a hook");
         return -1;
@@ -449,9 +473,11 @@ static PyObject *Core_run(Core *c, PyObject *args) {
         return nullptr;
     c->stop = STOP_NONE;
     c->stop_msg->clear();
-    auto t0 = std::chrono::steady_clock::now();
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
     int err = c->api.emu_start(c->uc, pc, 0, 0, 0);
-    c->host_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    c->host_seconds += double(t1.tv_sec - t0.tv_sec) + 1e-9 * double(t1.tv_nsec - t0.tv_nsec);
     if (PyErr_Occurred())
         return nullptr;
     if (c->stop == STOP_NONE)

@@ -27,6 +27,7 @@ enum InstFlag : uint16_t {
     F_LOAD = 1, F_STORE = 2, F_PREFETCH = 4, F_BRANCH = 8, F_COND = 16, F_CALL = 32, F_RETURN = 64,
 };
 
+constexpr uint8_t EXT_UXTW = 3, EXT_SXTW = 7;   // capstone ARM64_EXT_* of an index register
 constexpr int NUM_REGS = 65;           // X0-X30, SP, V0-V31, NZCV (sparce_sim/decode.py ids)
 constexpr int MAX_SRCS = 8;
 constexpr int MAX_DSTS = 8;
@@ -42,6 +43,10 @@ struct StaticInst {
     int8_t prefetch_base = -1;
     int64_t prefetch_disp = 0;
     int64_t target = -1;
+    int8_t addr_base = -2;             // engine register id; -1 literal; -2 no memory access
+    int8_t addr_index = -1;
+    uint8_t addr_ext = 0, addr_shift = 0;
+    int64_t addr_disp = 0;
     /* dynamic per-PC state */
     int8_t bimodal = -1;               // 2-bit counter, -1 = never seen
     uint64_t committed = 0;
