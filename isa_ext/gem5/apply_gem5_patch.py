@@ -14,6 +14,9 @@ Two steps:
 
 The hooks are written here, next to their anchors, instead of as a diff, so the
 repository carries no copy of gem5's own lines beyond the one-line anchors.
+Re-applying is safe: unchanged files are not touched, changed copied files are
+refreshed, and a file with hooks of an older version of this script is first
+restored from the gem5 checkout's git HEAD.
 The EDITS list is the documentation of the patch points (see README.md).
 """
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,16 +112,21 @@ EDITS: list[Edit] = [
          "predictBranch(dyn_inst, prediction);", "after",
          "\n"
          "                    /* axsim-sparce: the fetched inst's destinations\n"
-         "                     * go in flight in the SpRF; if its PC is a\n"
-         "                     * precedingPC whose region the PSRU skips, fetch\n"
-         "                     * changes stream like a predicted-taken branch,\n"
-         "                     * but the inst itself is not marked predicted, so\n"
-         "                     * Execute sees no branch to verify. */\n"
+         "                     * go in flight in the SpRF and its PC is looked\n"
+         "                     * up in the SASA table.  A skip that ends in\n"
+         "                     * this line or the next is done by Fetch2 itself\n"
+         "                     * (below); a farther one changes stream like a\n"
+         "                     * predicted-taken branch, but the inst is not\n"
+         "                     * marked predicted, so Execute has no branch to\n"
+         "                     * verify. */\n"
          "                    if (sparce) {\n"
          "                        std::unique_ptr<PCStateBase> skip_to;\n"
          "                        if (sparce->fetched(thread, decoded_inst,\n"
          "                                *dyn_inst->pc, dyn_inst->id.fetchSeqNum,\n"
-         "                                dyn_inst->predictedTaken, skip_to) &&\n"
+         "                                dyn_inst->predictedTaken,\n"
+         "                                line_in->lineBaseAddr +\n"
+         "                                    line_in->lineWidth,\n"
+         "                                skip_to) &&\n"
          "                            prediction.isBubble())\n"
          "                        {\n"
          "                            fetch_info.expectedStreamSeqNum =\n"
@@ -131,8 +140,38 @@ EDITS: list[Edit] = [
          "                            fetch_info.predictionSeqNum++;\n"
          "                        }\n"
          "                    }\n",
-         "PSRU lookup in fetch; the skip reuses Fetch2's prediction path "
+         "PSRU lookup in Fetch2; a far skip reuses Fetch2's prediction path "
          "(new predictionSeqNum, Fetch1 redirect, rest of the line dropped)"),
+    Edit("src/cpu/minor/fetch2.cc",
+         "MinorDynInstPtr dyn_inst = NULL;", "before",
+         "            /* axsim-sparce: a skip is armed (a definite skip, or\n"
+         "             * a skippable region that resolved true while fetch was\n"
+         "             * inside it): step over the region in the lines Fetch1\n"
+         "             * streams, without a stream change. */\n"
+         "            if (sparce && !discard_line && !line_in->isFault() &&\n"
+         "                fetch_info.havePC)\n"
+         "            {\n"
+         "                Addr sparce_to;\n"
+         "                if (sparce->fetchSkip(fetch_info.pc->instAddr(),\n"
+         "                        sparce_to))\n"
+         "                {\n"
+         "                    if (sparce_to >= line_in->lineBaseAddr +\n"
+         "                            line_in->lineWidth)\n"
+         "                    {\n"
+         "                        popInput(tid);\n"
+         "                        line_in = processMoreThanOneInput ?\n"
+         "                            getInput(tid) : NULL;\n"
+         "                        continue;\n"
+         "                    }\n"
+         "                    fetch_info.inputIndex =\n"
+         "                        sparce_to - line_in->lineBaseAddr;\n"
+         "                    fetch_info.pc->set(sparce_to);\n"
+         "                    sparce->fetchSkipDone();\n"
+         "                }\n"
+         "            }\n"
+         "\n",
+         "Fetch2's own skip: move inputIndex and the PC to the region end "
+         "(popping lines wholly inside the region)"),
     # ---- Execute: SVC at writeback, skippable-region resolution ----
     Edit("src/cpu/minor/execute.hh",
          '#include "cpu/minor/scoreboard.hh"', "after",
@@ -148,29 +187,38 @@ EDITS: list[Edit] = [
          "    , sparce(params.sparce) // axsim-sparce\n",
          "initialise the member (the anchor ends the initialiser list)"),
     Edit("src/cpu/minor/execute.cc",
+         "} else if (inst->id.streamSeqNum != thread.streamSeqNum) {", "before",
+         "        } else if (sparce && inst->isInst() &&\n"
+         "            sparce->nullified(inst->id.fetchSeqNum))\n"
+         "        {\n"
+         "            /* axsim-sparce: a region inst nullified when its\n"
+         "             * skippable region resolved true: dropped, like an\n"
+         "             * inst of a wrong stream */\n"
+         "            DPRINTF(MinorExecute, \"Dropping nullified SPARCE region\"\n"
+         "                \" inst: %s\\n\", *inst);\n"
+         "            issued = true;\n"
+         "            discarded = true;\n",
+         "drop nullified region insts at issue (another branch of the "
+         "discard chain)"),
+    Edit("src/cpu/minor/execute.cc",
+         "num_insts_issued++;", "after",
+         "                if (sparce && inst->isInst()) // axsim-sparce\n"
+         "                    sparce->issued(inst->id.fetchSeqNum);\n",
+         "a skippable region resolving after one of its insts issued is too "
+         "late"),
+    Edit("src/cpu/minor/execute.cc",
          "scoreboard[thread_id].clearInstDests(inst, inst->isMemRef());", "before",
          "            /* axsim-sparce: Sparse Value Checker on the results the\n"
-         "             * inst wrote; then, at the commit of a skippable\n"
-         "             * region's precedingPC (its condition writers are older,\n"
-         "             * so written back), squash the region insts fetched so\n"
-         "             * far and resume fetch at the region end. */\n"
+         "             * inst wrote (skippable regions waiting on them resolve\n"
+         "             * there); the last microop also counts the SASA hit of\n"
+         "             * a precedingPC. */\n"
          "            if (sparce && committed_inst && !discard_inst &&\n"
          "                !inst->isFault())\n"
          "            {\n"
-         "                ThreadContext *sparce_tc = cpu.getContext(thread_id);\n"
-         "                sparce->wroteBack(sparce_tc, inst->staticInst,\n"
-         "                    inst->id.fetchSeqNum);\n"
-         "                std::unique_ptr<PCStateBase> skip_to;\n"
-         "                if (inst->isLastOpInInst() &&\n"
-         "                    !branch.isStreamChange() &&\n"
-         "                    sparce->committed(inst->staticInst, *inst->pc,\n"
-         "                        inst->id.fetchSeqNum, skip_to))\n"
-         "                {\n"
-         "                    sparce_tc->pcState(*skip_to);\n"
-         "                    updateBranchData(thread_id,\n"
-         "                        BranchData::UnpredictedBranch, inst, *skip_to,\n"
-         "                        branch);\n"
-         "                }\n"
+         "                sparce->wroteBack(cpu.getContext(thread_id),\n"
+         "                    inst->staticInst, inst->id.fetchSeqNum);\n"
+         "                if (inst->isLastOpInInst())\n"
+         "                    sparce->committed(inst->id.fetchSeqNum);\n"
          "            }\n",
          "every completed, non-discarded inst passes here once (normal commit "
          "and memory response), just before its scoreboard entries clear"),
@@ -204,8 +252,24 @@ def plan_edit(text: str, edit: Edit) -> str:
     return "".join(lines[:i]) + edit.text + "".join(lines[i:])
 
 
+def pristine_text(root: Path, rel: str) -> str:
+    """gem5's own version of `rel` (from the checkout's git HEAD): needed when the file holds hooks
+    of an older version of this patch. PatchError when root is not a git checkout."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{rel}"], capture_output=True,
+                             text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise PatchError(f"{rel} holds {MARKER} hooks of another version of this patch and {root} is not "
+                         f"a git checkout to restore it from; restore gem5's file and apply again") from exc
+    return out.stdout
+
+
 def apply(root: Path, check: bool = False, any_version: bool = False) -> list[str]:
-    """Apply (or with check=True, only verify) the patch; returns a log of actions."""
+    """Apply (or with check=True, only verify) the patch; returns a log of actions.
+
+    Idempotent: hooks already in place are left alone, and files are only written when their
+    content changes (so a rebuild recompiles nothing that did not change). A file holding hooks of
+    an older version of this patch is refreshed from gem5's pristine copy (git HEAD of root)."""
     log = []
     if not (root / "src" / "cpu" / "minor").is_dir():
         raise PatchError(f"{root} is not a gem5 source tree (no src/cpu/minor)")
@@ -215,22 +279,35 @@ def apply(root: Path, check: bool = False, any_version: bool = False) -> list[st
         if not any_version:
             raise PatchError(msg + " (use --any-version to try anyway)")
         log.append("warning: " + msg)
-    edited: dict[Path, str] = {}
+    by_file: dict[str, list[Edit]] = {}
     for edit in EDITS:
-        path = root / edit.path
+        by_file.setdefault(edit.path, []).append(edit)
+    edited: dict[Path, str] = {}
+    for rel, edits in by_file.items():
+        path = root / rel
         if not path.is_file():
-            raise PatchError(f"{edit.path} is missing in {root}")
-        text = edited.get(path, path.read_text())
-        if MARKER in edit.text and edit.text in text:
-            log.append(f"already applied: {edit.path} ({edit.why})")
-            continue
-        edited[path] = plan_edit(text, edit)
-        log.append(f"{'would edit' if check else 'edit'}: {edit.path} {edit.where} {edit.anchor!r}")
+            raise PatchError(f"{rel} is missing in {root}")
+        current = path.read_text()
+        text = current
+        if MARKER in text and not all(e.text in text for e in edits):
+            text = pristine_text(root, rel)
+            log.append(f"{'would refresh' if check else 'refresh'}: {rel} (hooks of another version)")
+        for edit in edits:
+            if edit.text in text:
+                log.append(f"already applied: {edit.path} ({edit.why})")
+                continue
+            text = plan_edit(text, edit)
+            log.append(f"{'would edit' if check else 'edit'}: {edit.path} {edit.where} {edit.anchor!r}")
+        if text != current:
+            edited[path] = text
     for src in new_files():
         rel = src.relative_to(NEW_FILES_ROOT)
+        dst = root / "src" / rel
+        if dst.is_file() and dst.read_bytes() == src.read_bytes():
+            log.append(f"up to date: src/{rel}")
+            continue
         log.append(f"{'would copy' if check else 'copy'}: src/{rel}")
         if not check:
-            dst = root / "src" / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
     if not check:

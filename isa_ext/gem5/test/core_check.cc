@@ -5,12 +5,17 @@
 //   ld WORDHEX                         -> "none" | "sasa RN SIZE VALID"
 //   entry HEX32                        -> "ok PC N OP K (REG ISV HASLANE LANE)*" | "err MSG"
 //   table CAP SPRF HEX...              -> "ok" | "err MSG"       (SASA-LD)
+//   late 0|1                           -> (no output) Psru::nullifyUnissued
 //   writer V|X N SEQ                   -> (no output) fetch saw a writer
-//   wb V|X N SEQ HEXVALUE_LE           -> (no output) SVC writeback
+//   wb V|X N SEQ HEXVALUE_LE           -> (no output) SVC writeback, then
+//                                         the PSRU resolves waiting regions
 //   fetch PCHEX SEQ TAKEN              -> "redirect TARGETHEX" | "continue"
-//   commit SEQ                         -> "squash TARGETHEX COUNT" | "none"
+//   arm FROMHEX TOHEX                  -> (no output) arm a Fetch2 skip
+//   skip PCHEX                         -> "skip TOHEX" (and consume it) | "none"
+//   issue SEQ                          -> "drop" (nullified) | "issue"
+//   commit SEQ                         -> (no output) last microop committed
 //   stream                             -> (no output) Execute stream change
-//   counters                           -> the eight counters, space separated
+//   counters                           -> the ten counters, space separated
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -82,6 +87,11 @@ main()
             } else {
                 std::cout << "err " << err;
             }
+        } else if (cmd == "late") {
+            int on;
+            in >> on;
+            psru.nullifyUnissued = on != 0;
+            continue;
         } else if (cmd == "writer" || cmd == "wb") {
             std::string file;
             unsigned n;
@@ -95,6 +105,7 @@ main()
                 in >> h;
                 auto v = hexBytes(h);
                 psru.sprf.writeback(is_v, n, seq, v.data(), v.size());
+                psru.resolve();
             }
             continue;
         } else if (cmd == "fetch") {
@@ -108,15 +119,36 @@ main()
                 std::cout << "redirect " << std::hex << a.target << std::dec;
             else
                 std::cout << "continue";
+        } else if (cmd == "arm") {
+            std::string from, to;
+            in >> from >> to;
+            psru.armFetchSkip(std::stoull(from, nullptr, 16),
+                              std::stoull(to, nullptr, 16));
+            continue;
+        } else if (cmd == "skip") {
+            std::string pc;
+            in >> pc;
+            uint64_t to = 0;
+            if (psru.fetchSkipFor(std::stoull(pc, nullptr, 16), to)) {
+                std::cout << "skip " << std::hex << to << std::dec;
+                psru.fetchSkipDone();
+            } else {
+                std::cout << "none";
+            }
+        } else if (cmd == "issue") {
+            uint64_t seq;
+            in >> seq;
+            if (psru.nullified(seq)) {
+                std::cout << "drop";
+            } else {
+                psru.onIssue(seq);
+                std::cout << "issue";
+            }
         } else if (cmd == "commit") {
             uint64_t seq;
             in >> seq;
-            CommitAction a = psru.onCommit(seq);
-            if (a.squash)
-                std::cout << "squash " << std::hex << a.target << std::dec
-                          << " " << a.squashed;
-            else
-                std::cout << "none";
+            psru.onCommit(seq);
+            continue;
         } else if (cmd == "stream") {
             psru.onStreamChange();
             continue;
@@ -125,7 +157,8 @@ main()
             std::cout << c.sasaLoads << " " << c.sasaLookups << " "
                       << c.sasaHits << " " << c.regionsSkipped << " "
                       << c.regionsSkippable << " " << c.skippableResolvedTrue
-                      << " " << c.instsSkipped << " " << c.squashedInsts;
+                      << " " << c.instsSkipped << " " << c.squashedInsts
+                      << " " << c.skippableTooLate << " " << c.fetchRedirects;
         } else {
             std::cout << "bad command";
         }

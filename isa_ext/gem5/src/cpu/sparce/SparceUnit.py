@@ -21,3 +21,10 @@ class SparceUnit(SimObject):
     sprfEntries = Param.Unsigned(
         32, "SpRF entries per register file (Table 4.1)"
     )
+    nullifyUnissued = Param.Bool(
+        True,
+        "A skippable region resolving true after fetch has left it is still "
+        "skipped when none of its instructions has issued (they are dropped "
+        "at issue); False keeps sparce_sim's rule (only while fetch is "
+        "inside the region)",
+    )

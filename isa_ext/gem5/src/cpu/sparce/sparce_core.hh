@@ -12,21 +12,26 @@
  * The constants below MUST equal isa_ext/encoding.py; the test suite parses the
  * `constexpr ... NAME = VALUE;` lines of this file and compares them.
  *
- * Semantics (the same as sparce_sim/sparce.py, see isa_ext/gem5/README.md):
+ * Semantics (those of sparce_sim/sparce.py where the pipelines allow; the
+ * differences are listed in isa_ext/gem5/README.md):
  *  - SpRF: per X register one isSparse bit, per V register one bit per
- *    32-bit lane, plus regUpdInFlight, kept as "sequence number of the
- *    youngest fetched writer" vs "sequence number of the youngest writer that
- *    has written back".
- *  - SVC: a value is sparse when all of its bits are zero (-0.0 is not sparse).
+ *    32-bit lane, plus regUpdInFlight, kept as the list of fetched writers
+ *    (fetch sequence numbers) that have not written back yet.
+ *  - SVC: a value is sparse when all of its bits are zero (-0.0 is not
+ *    sparse).
  *  - PSRU: on fetching precedingPC (not predicted taken) with a table hit:
- *    (a) every condition register settled and the condition holds -> skip;
+ *    (a) every condition register settled and the condition holds -> skip
+ *        (the fetch stage jumps over the region);
  *    (b) settled registers already decide it (OR with a settled sparse
  *        operand -> skip, AND with a settled dense one -> execute);
- *    (c) otherwise the region is "skippable": fetch continues into it and the
- *        decision is taken when precedingPC commits (the condition writers
- *        are older, so they have written back by then); if it holds and fetch
- *        is still inside the region, the region instructions fetched so far
- *        are squashed and fetch resumes at the region end.
+ *    (c) otherwise the region is "skippable": fetch continues into it and
+ *        the decision is taken at the writeback of the last condition
+ *        writer older than precedingPC.  If the condition holds and no
+ *        region instruction has issued yet, the region instructions fetched
+ *        so far are nullified (dropped at issue) and, if fetch is still
+ *        inside the region, it jumps to the region end.
+ *  - Statistics are counted when precedingPC commits, so wrong-path
+ *    fetches never count.
  */
 
 #ifndef __CPU_SPARCE_SPARCE_CORE_HH__
@@ -35,6 +40,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -187,8 +193,9 @@ class SpRF
     {
         /** isSparse: bit l = 32-bit lane l is zero (X registers use bit 0) */
         uint8_t sparseLanes = 0;
-        /** sequence number of the youngest fetched writer */
-        uint64_t lastFetchedWriter = 0;
+        /** fetch sequence numbers of the fetched writers that have not
+         *  written back yet, oldest first (regUpdInFlight = non-empty) */
+        std::deque<uint64_t> inFlight;
         /** sequence number of the youngest writer that wrote back */
         uint64_t lastWrittenBack = 0;
     };
@@ -214,14 +221,14 @@ class SpRF
     void
     noteFetchedWriter(bool is_v, unsigned n, uint64_t seq)
     {
-        if (Reg *r = reg(is_v, n)) {
-            if (seq > r->lastFetchedWriter)
-                r->lastFetchedWriter = seq;
-        }
+        Reg *r = reg(is_v, n);
+        if (r && (r->inFlight.empty() || r->inFlight.back() < seq))
+            r->inFlight.push_back(seq);
     }
 
     /** SVC: the writer with sequence number seq wrote `bytes` bytes of
-     *  little-endian value (8 for X, 16 for V) at writeback. */
+     *  little-endian value (8 for X, 16 for V) at writeback.  Writeback is
+     *  in order, so every older fetched writer is done too. */
     void
     writeback(bool is_v, unsigned n, uint64_t seq, const uint8_t *value,
               unsigned bytes)
@@ -230,6 +237,8 @@ class SpRF
         if (!r || seq < r->lastWrittenBack)
             return;
         r->lastWrittenBack = seq;
+        while (!r->inFlight.empty() && r->inFlight.front() <= seq)
+            r->inFlight.pop_front();
         setValue(is_v, n, value, bytes);
     }
 
@@ -261,7 +270,15 @@ class SpRF
     inFlight(const Operand &o) const
     {
         const Reg *r = reg(o.isV, o.reg);
-        return r && r->lastFetchedWriter > r->lastWrittenBack;
+        return r && !r->inFlight.empty();
+    }
+
+    /** Is a writer with sequence number <= seq still in flight? */
+    bool
+    inFlightUpTo(const Operand &o, uint64_t seq) const
+    {
+        const Reg *r = reg(o.isV, o.reg);
+        return r && !r->inFlight.empty() && r->inFlight.front() <= seq;
     }
 
     bool
@@ -277,15 +294,49 @@ class SpRF
         return (r->sparseLanes & 0xF) == 0xF;
     }
 
+    /** The writers with sequence numbers lo..hi were nullified (they will
+     *  never write back, and the register keeps its value). */
+    void
+    nullify(uint64_t lo, uint64_t hi)
+    {
+        auto drop = [lo, hi](Reg &r) {
+            for (auto it = r.inFlight.begin(); it != r.inFlight.end();) {
+                if (*it >= lo && *it <= hi)
+                    it = r.inFlight.erase(it);
+                else
+                    ++it;
+            }
+        };
+        for (auto &r : x)
+            drop(r);
+        for (auto &r : v)
+            drop(r);
+    }
+
+    /** Instruction seq committed: commit is in order, so every writer
+     *  older than it has written back or was discarded. */
+    void
+    retireUpTo(uint64_t seq)
+    {
+        auto drop = [seq](Reg &r) {
+            while (!r.inFlight.empty() && r.inFlight.front() < seq)
+                r.inFlight.pop_front();
+        };
+        for (auto &r : x)
+            drop(r);
+        for (auto &r : v)
+            drop(r);
+    }
+
     /** A stream change discarded every instruction not yet written back:
      *  nothing is in flight any more. */
     void
     squashInFlight()
     {
         for (auto &r : x)
-            r.lastFetchedWriter = r.lastWrittenBack;
+            r.inFlight.clear();
         for (auto &r : v)
-            r.lastFetchedWriter = r.lastWrittenBack;
+            r.inFlight.clear();
     }
 };
 
@@ -395,16 +446,22 @@ holds(const Entry &e, const SpRF &sprf)
     return e.op == COND_AND ? all : any;
 }
 
+/** Counted when precedingPC commits (wrong-path fetches never count), so
+ *  they are comparable with sparce_sim, which only sees the committed
+ *  path.  The first eight are sparce_sim's statistics. */
 struct Counters
 {
     uint64_t sasaLoads = 0;
-    uint64_t sasaLookups = 0;
+    uint64_t sasaLookups = 0;           // committed insts while a table is loaded
     uint64_t sasaHits = 0;
     uint64_t regionsSkipped = 0;
     uint64_t regionsSkippable = 0;
     uint64_t skippableResolvedTrue = 0;
     uint64_t instsSkipped = 0;
-    uint64_t squashedInsts = 0;
+    uint64_t squashedInsts = 0;         // region insts fetched, then nullified
+    /* gem5 only */
+    uint64_t skippableTooLate = 0;      // resolved true after a region inst issued
+    uint64_t fetchRedirects = 0;        // skips that needed a Fetch1 redirect
 };
 
 struct FetchAction
@@ -413,14 +470,18 @@ struct FetchAction
     uint64_t target = 0;
 };
 
-struct CommitAction
-{
-    bool squash = false;        // discard younger insts, fetch from target
-    uint64_t target = 0;
-    unsigned squashed = 0;
-};
-
-/** The PSRU with its SASA table and SpRF, for one hardware thread. */
+/** The PSRU with its SASA table and SpRF, for one hardware thread.
+ *
+ *  The pipeline calls, in its own order:
+ *    onFetch      each instruction Fetch2 produces (after noting its dests)
+ *    fetchSkipFor Fetch2, before producing an instruction: is an armed skip
+ *                 pending at this PC?  (fetchSkipDone once applied)
+ *    nullified    Execute issue: drop this instruction?
+ *    onIssue      Execute issued this instruction to an FU
+ *    resolve      after each SVC writeback (the glue does the SpRF update)
+ *    onCommit     each committed instruction (last microop)
+ *    onStreamChange  an Execute stream change reached Fetch2
+ */
 class Psru
 {
   public:
@@ -428,117 +489,253 @@ class Psru
     SpRF sprf;
     Counters counters;
 
-    struct Pending
-    {
-        uint64_t precedingSeq;
-        const Entry *entry;
-        unsigned fetched;       // region instructions fetched so far
-        bool leftRegion;        // fetch went somewhere outside the region
-    };
-    std::deque<Pending> pending;
+    /** How late a skippable region may resolve true.  false: only while
+     *  fetch has not left the region (sparce_sim's rule); true: also
+     *  after fetch left it, as long as none of its instructions has
+     *  issued (the fetched ones are nullified before issue). */
+    bool nullifyUnissued = true;
 
-    /** Fetch produced the instruction at `pc` with sequence number `seq`;
-     *  call after branch prediction.  A redirect means: the instructions
-     *  after this one up to `target` must not be fetched. */
+    enum class State { Waiting, True, False, TooLate };
+
+    /** One SASA hit at a fetched precedingPC, counted when it commits. */
+    struct Record
+    {
+        uint64_t precedingSeq = 0;
+        const Entry *entry = nullptr;
+        Verdict verdict = Verdict::Execute;
+        /* definite skips (with chained regions) */
+        unsigned chainHits = 0;
+        unsigned regions = 0;
+        unsigned insts = 0;
+        /* skippable regions */
+        State state = State::Waiting;
+        unsigned fetched = 0;       // region insts fetched (seqs after precedingSeq)
+        bool leftRegion = false;    // fetch went somewhere outside the region
+        bool issued = false;        // a fetched region inst issued
+        unsigned nullifiedInsts = 0;
+        bool precedingNullified = false;    // precedingPC is in a skipped region
+    };
+    std::deque<Record> records;
+
     FetchAction
     onFetch(uint64_t pc, uint64_t seq, bool predicted_taken)
     {
         FetchAction act;
         if (!table.loaded())
             return act;
-        counters.sasaLookups++;
-        if (!pending.empty() && !pending.back().leftRegion) {
-            Pending &p = pending.back();
-            if (p.precedingSeq != seq) {
-                if (pc >= p.entry->regionStart() &&
-                    pc < p.entry->regionEnd())
-                    p.fetched++;
-                else
-                    p.leftRegion = true;
-            }
+        for (Record &r : records) {
+            if (r.verdict != Verdict::Skippable || r.leftRegion ||
+                r.state != State::Waiting || r.precedingSeq == seq)
+                continue;
+            if (pc == r.entry->regionStart() + 4ull * r.fetched &&
+                r.fetched < r.entry->instsToSkip)
+                r.fetched++;
+            else
+                r.leftRegion = true;
         }
         if (predicted_taken)
             return act;               // a taken branch never enters its region
         const Entry *e = table.lookup(pc);
         if (!e)
             return act;
-        counters.sasaHits++;
-        switch (evaluate(*e, sprf)) {
-          case Verdict::Execute:
-            return act;
-          case Verdict::Skippable:
-            counters.regionsSkippable++;
-            pending.push_back({seq, e, 0, false});
-            return act;
-          case Verdict::Skip:
-            break;
+        Record rec;
+        rec.precedingSeq = seq;
+        rec.entry = e;
+        rec.verdict = evaluate(*e, sprf);
+        if (rec.verdict == Verdict::Skip) {
+            rec.regions = 1;
+            rec.insts = e->instsToSkip;
+            act.redirect = true;
+            act.target = e->regionEnd();
+            /* Chained regions: the landing PC may itself start a region
+             * whose precedingPC (the last skipped instruction) was never
+             * fetched.  Only definite skips chain. */
+            for (size_t guard = 0; guard < table.entries.size(); guard++) {
+                const Entry *next = table.lookup(act.target - 4);
+                if (!next || next == e)
+                    break;
+                rec.chainHits++;
+                if (evaluate(*next, sprf) != Verdict::Skip)
+                    break;
+                rec.regions++;
+                rec.insts += next->instsToSkip;
+                act.target = next->regionEnd();
+                e = next;
+            }
         }
-        act.redirect = true;
-        skipWhole(*e);
-        act.target = e->regionEnd();
-        /* Chained regions: the landing PC may itself start a region whose
-         * precedingPC (the last skipped instruction) was never fetched.
-         * Only definite skips chain. */
-        for (size_t guard = 0; guard < table.entries.size(); guard++) {
-            const Entry *next = table.lookup(act.target - 4);
-            if (!next || next == e)
-                break;
-            counters.sasaHits++;
-            if (evaluate(*next, sprf) != Verdict::Skip)
-                break;
-            skipWhole(*next);
-            act.target = next->regionEnd();
-            e = next;
-        }
+        records.push_back(rec);
         return act;
     }
 
-    /** The instruction with sequence number seq committed without changing
-     *  the stream (after the SVC update of its own results). */
-    CommitAction
+    /** Fetch2 is about to produce the instruction at `pc`: should it jump
+     *  to `to` instead?  An armed skip whose range does not hold `pc` is
+     *  stale (fetch went elsewhere) and is dropped. */
+    bool
+    fetchSkipFor(uint64_t pc, uint64_t &to)
+    {
+        if (!skipArmed)
+            return false;
+        if (pc < skipFrom || pc >= skipTo) {
+            skipArmed = false;
+            return false;
+        }
+        to = skipTo;
+        return true;
+    }
+
+    void fetchSkipDone() { skipArmed = false; }
+
+    /** Fetch2 skips [from, to) without a Fetch1 redirect. */
+    void
+    armFetchSkip(uint64_t from, uint64_t to)
+    {
+        skipArmed = true;
+        skipFrom = from;
+        skipTo = to;
+    }
+
+    /** Execute is about to issue instruction seq: true when it belongs to
+     *  a region that resolved true (it must be dropped, not executed). */
+    bool
+    nullified(uint64_t seq)
+    {
+        while (!nullRanges.empty() && nullRanges.front().second < seq)
+            nullRanges.pop_front();
+        return !nullRanges.empty() && nullRanges.front().first <= seq;
+    }
+
+    void
+    onIssue(uint64_t seq)
+    {
+        for (Record &r : records) {
+            if (r.verdict == Verdict::Skippable &&
+                r.state == State::Waiting && seq > r.precedingSeq &&
+                seq <= r.precedingSeq + r.fetched)
+                r.issued = true;
+        }
+    }
+
+    /** Resolve every waiting skippable region whose condition writers
+     *  (those fetched before precedingPC) have all written back: call
+     *  after each SVC update.  Writeback is in order, so the SpRF bits
+     *  are then exactly the condition's value at precedingPC. */
+    void
+    resolve()
+    {
+        for (Record &r : records) {
+            if (r.verdict != Verdict::Skippable || r.state != State::Waiting)
+                continue;
+            bool settled = true;
+            for (unsigned k = 0; k < r.entry->numOperands; k++)
+                settled = settled &&
+                    !sprf.inFlightUpTo(r.entry->operand[k], r.precedingSeq);
+            if (settled)
+                decideRegion(r);
+        }
+    }
+
+    /** Instruction seq committed (after its SVC update): count its SASA
+     *  hit, if any. */
+    void
     onCommit(uint64_t seq)
     {
-        CommitAction act;
-        while (!pending.empty() && pending.front().precedingSeq < seq)
-            pending.pop_front();          // stale: discarded on a squash
-        if (pending.empty() || pending.front().precedingSeq != seq)
-            return act;
-        Pending p = pending.front();
-        pending.pop_front();
-        /* Commit is in order, so every writer older than precedingPC has
-         * written back and no younger one has: the SpRF bits are exactly
-         * the condition's value at precedingPC (younger fetched writers,
-         * e.g. the next iteration's load, only mark the register in
-         * flight, which does not matter here). */
-        if (!holds(*p.entry, sprf) || p.leftRegion ||
-            p.fetched >= p.entry->instsToSkip)
-            return act;                   // resolved false / too late
-        counters.skippableResolvedTrue++;
-        counters.regionsSkipped++;
-        counters.squashedInsts += p.fetched;
-        counters.instsSkipped += p.entry->instsToSkip - p.fetched;
-        act.squash = true;
-        act.target = p.entry->regionEnd();
-        act.squashed = p.fetched;
-        /* the squash is a stream change: nothing else stays in flight */
-        onStreamChange();
-        return act;
+        sprf.retireUpTo(seq);
+        resolve();
+        if (table.loaded())
+            counters.sasaLookups++;
+        while (!records.empty() && records.front().precedingSeq < seq) {
+            /* not committed: discarded on a wrong path, or nullified as
+             * part of another region that was skipped (then counted) */
+            if (records.front().precedingNullified)
+                count(records.front());
+            records.pop_front();
+        }
+        if (records.empty() || records.front().precedingSeq != seq)
+            return;
+        count(records.front());
+        records.pop_front();
     }
 
-    /** Execute changed the stream (mispredict, fault, PSRU squash). */
+    /** Execute changed the stream (mispredict, fault): every instruction
+     *  not yet committed is gone. */
     void
     onStreamChange()
     {
-        pending.clear();
+        records.clear();
+        nullRanges.clear();
+        skipArmed = false;
         sprf.squashInFlight();
     }
 
   private:
     void
-    skipWhole(const Entry &e)
+    count(Record &r)
     {
-        counters.regionsSkipped++;
-        counters.instsSkipped += e.instsToSkip;
+        if (r.verdict == Verdict::Skippable && r.state == State::Waiting) {
+            /* a condition writer vanished without writeback (cannot happen
+             * with in-order commit; resolved here, too late to skip) */
+            r.issued = true;
+            decideRegion(r);
+        }
+        counters.sasaHits += 1 + r.chainHits;
+        switch (r.verdict) {
+          case Verdict::Execute:
+            break;
+          case Verdict::Skip:
+            counters.regionsSkipped += r.regions;
+            counters.instsSkipped += r.insts;
+            break;
+          case Verdict::Skippable:
+            counters.regionsSkippable++;
+            if (r.state == State::True) {
+                counters.skippableResolvedTrue++;
+                counters.regionsSkipped++;
+                counters.squashedInsts += r.nullifiedInsts;
+                counters.instsSkipped +=
+                    r.entry->instsToSkip - r.nullifiedInsts;
+            } else if (r.state == State::TooLate) {
+                counters.skippableTooLate++;
+            }
+            break;
+        }
+    }
+
+    bool skipArmed = false;
+    uint64_t skipFrom = 0, skipTo = 0;
+    /** fetch sequence number ranges to drop at issue, ascending */
+    std::deque<std::pair<uint64_t, uint64_t>> nullRanges;
+
+    void
+    decideRegion(Record &r)
+    {
+        const Entry &e = *r.entry;
+        if (!holds(e, sprf)) {
+            r.state = State::False;
+            return;
+        }
+        bool inside = !r.leftRegion && r.fetched < e.instsToSkip;
+        bool whole = r.fetched == e.instsToSkip;   // left right at the end
+        if (r.issued || !(inside || (nullifyUnissued && whole))) {
+            r.state = State::TooLate;
+            return;
+        }
+        r.state = State::True;
+        r.nullifiedInsts = r.fetched;
+        if (r.fetched) {
+            uint64_t lo = r.precedingSeq + 1, hi = r.precedingSeq + r.fetched;
+            /* regions may resolve out of order: keep the ranges sorted */
+            auto at = nullRanges.end();
+            while (at != nullRanges.begin() && std::prev(at)->first > lo)
+                --at;
+            nullRanges.insert(at, {lo, hi});
+            sprf.nullify(lo, hi);
+            for (Record &other : records) {
+                if (other.precedingSeq >= lo && other.precedingSeq <= hi)
+                    other.precedingNullified = true;
+            }
+        }
+        if (inside)
+            armFetchSkip(e.regionStart(), e.regionEnd());
     }
 };
 

@@ -1,6 +1,5 @@
 /*
  * SparceUnit: gem5 glue around sparce_core.hh.  See sparce_unit.hh.
- * NOT COMPILED in the axsim repository (gem5 cannot be built there).
  */
 
 #include "cpu/sparce/sparce_unit.hh"
@@ -118,6 +117,7 @@ SparceUnit::SparceUnit(const Params &p)
       sprfEntries(p.sprfEntries),
       stats(this)
 {
+    psru.nullifyUnissued = p.nullifyUnissued;
     fatal_if(sasaEntries < 1 || sasaEntries > MAX_TABLE_SIZE,
              "%s: sasaEntries must be 1-%d", name(), MAX_TABLE_SIZE);
     fatal_if(sprfEntries < 1 || sprfEntries > NUM_V_REGS,
@@ -131,6 +131,7 @@ SparceUnit::attach(BaseCPU *the_cpu)
     fatal_if(the_cpu->numThreads != 1,
              "%s: SPARCE supports one hardware thread per CPU", name());
     cpu = the_cpu;
+    lineBytes = the_cpu->cacheLineSize();
     registry()[the_cpu] = this;
 }
 
@@ -166,7 +167,8 @@ SparceUnit::noteDests(ThreadContext *tc, const StaticInstPtr &inst,
 bool
 SparceUnit::fetched(ThreadContext *tc, const StaticInstPtr &inst,
                     const PCStateBase &pc, InstSeqNum seq,
-                    bool predicted_taken, std::unique_ptr<PCStateBase> &target)
+                    bool predicted_taken, Addr line_end,
+                    std::unique_ptr<PCStateBase> &target)
 {
     noteDests(tc, inst, seq);
     if (!_enabled)
@@ -174,8 +176,17 @@ SparceUnit::fetched(ThreadContext *tc, const StaticInstPtr &inst,
     FetchAction act = psru.onFetch(pc.instAddr(), seq, predicted_taken);
     if (!act.redirect)
         return false;
-    DPRINTF(Sparce, "PSRU: skip after precedingPC %#x, fetch resumes at "
+    if (act.target < line_end + lineBytes) {
+        /* The region ends in this line or the next: Fetch2 steps over it
+         * in the lines Fetch1 streams anyway, no stream change. */
+        DPRINTF(Sparce, "PSRU: skip after precedingPC %#x, Fetch2 resumes "
+                "at %#x\n", pc.instAddr(), act.target);
+        psru.armFetchSkip(pc.instAddr() + 4, act.target);
+        return false;
+    }
+    DPRINTF(Sparce, "PSRU: skip after precedingPC %#x, Fetch1 redirect to "
             "%#x\n", pc.instAddr(), act.target);
+    psru.counters.fetchRedirects++;
     target.reset(pc.clone());
     target->set(act.target);
     return true;
@@ -204,23 +215,15 @@ SparceUnit::wroteBack(ThreadContext *tc, const StaticInstPtr &inst,
 {
     for (int i = 0; i < inst->numDestRegs(); i++)
         svcDest(tc, inst->destRegIdx(i), seq);
+    if (_enabled)
+        psru.resolve();
 }
 
-bool
-SparceUnit::committed(const StaticInstPtr &inst, const PCStateBase &pc,
-                      InstSeqNum seq, std::unique_ptr<PCStateBase> &target)
+void
+SparceUnit::committed(InstSeqNum seq)
 {
-    if (!_enabled)
-        return false;
-    CommitAction act = psru.onCommit(seq);
-    if (!act.squash)
-        return false;
-    DPRINTF(Sparce, "PSRU: skippable region after %#x resolved true, "
-            "squashing %d fetched insts, fetch resumes at %#x\n",
-            pc.instAddr(), act.squashed, act.target);
-    target.reset(pc.clone());
-    target->set(act.target);
-    return true;
+    if (_enabled)
+        psru.onCommit(seq);
 }
 
 void
@@ -284,6 +287,8 @@ SparceUnit::preDumpStats()
         c.skippableResolvedTrue - base.skippableResolvedTrue;
     stats.instsSkipped = c.instsSkipped - base.instsSkipped;
     stats.squashedInsts = c.squashedInsts - base.squashedInsts;
+    stats.skippableTooLate = c.skippableTooLate - base.skippableTooLate;
+    stats.fetchRedirects = c.fetchRedirects - base.fetchRedirects;
 }
 
 void
@@ -313,8 +318,14 @@ SparceUnit::SparceStats::SparceStats(SparceUnit *unit)
       ADD_STAT(instsSkipped, statistics::units::Count::get(),
                "instructions skipped before fetch"),
       ADD_STAT(squashedInsts, statistics::units::Count::get(),
-               "region instructions fetched, then squashed when the region "
-               "resolved")
+               "region instructions fetched, then nullified before issue "
+               "when the region resolved true"),
+      ADD_STAT(skippableTooLate, statistics::units::Count::get(),
+               "skippable regions whose condition held, but resolved "
+               "after a region instruction issued (gem5 only)"),
+      ADD_STAT(fetchRedirects, statistics::units::Count::get(),
+               "definite skips that needed a Fetch1 redirect (region end "
+               "beyond the next line; gem5 only)")
 {
 }
 
