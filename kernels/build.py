@@ -121,6 +121,24 @@ def _compile(sources: list[Path], defines: dict[str, int], extra: dict[str, str]
         os.replace(out, elf)  # atomic: a cached ELF is always complete
 
 
+PROGRAM_DIR = KERNEL_DIR / "programs"
+
+
+def build_program(source: Path, cache_dir: Path | None = None) -> Path:
+    """A C program (kernel_main, OUT, output_ptr/output_bytes) linked with crt0 at -O2: compiler
+    output the engine has not been tuned on, for the identity and fidelity tests."""
+    source = Path(source)
+    if not source.is_file():
+        raise BuildError(f"{source}: no such file")
+    key = hashlib.sha256(source.read_bytes() + (KERNEL_DIR / "crt0.S").read_bytes()
+                         + " ".join(CFLAGS).encode()).hexdigest()[:16]
+    cache = Path(cache_dir or cache_root()) / "programs"
+    elf = cache / f"{source.stem}-{key}.elf"
+    if not elf.exists():
+        _compile([KERNEL_DIR / "crt0.S", source], {}, {}, elf)
+    return elf
+
+
 def build_snippet(body: str, data: str = "", extra: str = "", cache_dir: Path | None = None) -> Path:
     """A static ELF whose _start runs `body` and exits: for timing micro-benchmarks and tests.
 
