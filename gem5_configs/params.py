@@ -77,7 +77,19 @@ class SystemParams:
 MINOR_DEFAULT = SystemParams()
 
 
+# overrides refused because the models cannot honour them (say why, rather than ignore them)
+REFUSED = {
+    "l1d.latency": "a load's L1D hit time is Minor's Mem FU latency: set lat_mem / lat_mem_extra_assumed",
+    "l1i.line_bytes": "all caches share one line size in both backends",
+    "l1d.line_bytes": "all caches share one line size in both backends",
+    "l2.line_bytes": "all caches share one line size in both backends",
+}
+POWER_OF_TWO = ("bp_entries", "btb_entries")
+
+
 def _override(params: SystemParams, key: str, text: str) -> SystemParams:
+    if key in REFUSED:
+        raise ValueError(f"parameter {key} cannot be set: {REFUSED[key]}")
     head, _, sub = key.partition(".")
     names = {f.name: f for f in fields(params)}
     if head not in names:
@@ -93,6 +105,8 @@ def _override(params: SystemParams, key: str, text: str) -> SystemParams:
     value = float(text) if isinstance(current, float) else _positive_int(key, text)
     if value <= 0:
         raise ValueError(f"parameter {key}={text} must be positive")
+    if head in POWER_OF_TWO and value & (value - 1):
+        raise ValueError(f"parameter {key}={text} must be a power of two (a PC-indexed table)")
     return replace(params, **{head: value})
 
 

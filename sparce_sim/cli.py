@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
@@ -25,8 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--w", type=int, help="dirconv input width")
     run.add_argument("--oc", type=int, help="dirconv output channels")
     run.add_argument("--sparsity", type=float, default=0.5, help="fraction of zeros in the sparse operand")
-    run.add_argument("--sparce", choices=("on", "off"), default="on")
-    run.add_argument("--out", type=Path, default=Path("out/run"))
+    run.add_argument("--sparce", choices=("both", "on", "off"), default="both",
+                     help="kernels: both (default) runs the baseline and SPARCE and prints the ratio")
+    run.add_argument("--out", type=Path, default=Path("out/run"),
+                     help="stats folder (with --sparce both: OUT/baseline and OUT/sparce)")
     run.set_defaults(func=cmd_run)
 
     sweep = sub.add_parser("sweep", help="baseline vs SPARCE over sparsities (Fig. 4.13 analog)")
@@ -63,7 +66,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="SASA table source (default: hand for dot/dirconv, compiled for sgemm)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a system parameter (gem5_configs/params.py), e.g. l1d.size_kb=32")
-    p.add_argument("--max-insts", type=int, default=None, help="stop a runaway program after N instructions")
+    p.add_argument("--max-insts", type=int, default=None,
+                   help="stop a runaway program after N committed instructions (default 10^10)")
+    p.add_argument("--engine", choices=("native", "python"), default="native",
+                   help="native (default, C++ core) or python (the reference model, ~100x slower)")
 
 
 def system_params(pairs: list[str]) -> SystemParams:
@@ -89,45 +95,62 @@ def cmd_run(args: argparse.Namespace) -> int:
             return _run_kernel(args, params)
         return _run_elf(args, params)
     except (SimulationError, LoadError) as exc:
-        print(f"axsim run: error: {exc}")
+        print(f"axsim run: error: {exc}", file=sys.stderr)
         return 1
 
 
 def _run_elf(args, params) -> int:
     from .runner import simulate
-    result = simulate(Path(args.target), sparce=args.sparce == "on", params=params, max_insts=args.max_insts)
+    result = simulate(Path(args.target), sparce=args.sparce != "off", params=params,
+                      max_insts=args.max_insts, engine=args.engine)
     write_outputs(args.out, result.stats, result.descriptions, result.json_extra())
+    if result.stdout:
+        sys.stdout.write(result.stdout.decode(errors="replace"))
     _summary(args.target, result.stats, None)
-    return 0
+    return result.exit_code
 
 
 def _run_kernel(args, params) -> int:
-    from .kernel_run import dims_for, run_kernel
+    from .kernel_run import dims_for
     dims = dims_for(args.target, args.shape, m=args.m, n=args.n, k=args.k, c=args.c, h=args.h,
                     w=args.w, oc=args.oc)
-    sparce = args.sparce == "on"
+    modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.sparce]
+    print(f"{args.target} {dims} sparsity={args.sparsity} seed={args.seed} engine={args.engine}")
+    ok, cycles = True, {}
+    for sparce in modes:
+        out = args.out / ("sparce" if sparce else "baseline") if len(modes) > 1 else args.out
+        run = _one_kernel_run(args, params, dims, sparce, out)
+        ok = ok and run.ok
+        cycles[sparce] = run.result.stats["system.cpu.numCycles"]
+    if len(modes) > 1 and cycles[False]:
+        print(f"SPARCE / baseline: {cycles[True] / cycles[False]:.3f} of the baseline's cycles "
+              f"({1 - cycles[True] / cycles[False]:+.1%} time saved)")
+    print(f"stats written under {args.out}")
+    return 0 if ok else 1
+
+
+def _one_kernel_run(args, params, dims: dict, sparce: bool, out: Path):
+    from .kernel_run import run_kernel
     run = run_kernel(args.target, dims, args.sparsity, args.seed, sparce=sparce,
                      sasa=default_sasa(args.target, args.sasa) if sparce else "none",
-                     params=params, max_insts=args.max_insts)
+                     params=params, max_insts=args.max_insts, engine=args.engine)
     check = {"bit_exact": run.bit_exact, "within_tolerance": run.ok, "max_abs_err": run.max_abs_err}
-    write_outputs(args.out, run.result.stats, run.result.descriptions,
+    write_outputs(out, run.result.stats, run.result.descriptions,
                   {**run.result.json_extra(), "check": check, "kernel": args.target, "dims": dims,
-                   "sparsity": args.sparsity, "seed": args.seed})
-    _summary(f"{args.target} {dims} sparsity={args.sparsity}", run.result.stats, check)
-    print(f"stats written to {args.out}/stats.txt and stats.json")
-    return 0 if run.ok else 1
+                   "sparsity": args.sparsity, "seed": args.seed, "engine": args.engine})
+    _summary("SPARCE  " if sparce else "baseline", run.result.stats, check)
+    return run
 
 
 def _summary(what: str, s: dict, check: dict | None) -> None:
-    print(f"{what}: {s['simInsts']} insts, {s['system.cpu.numCycles']} cycles, "
-          f"CPI {s['system.cpu.cpi']:.3f}, host {s['hostInstRate']:,} inst/s")
-    print(f"  dcache miss rate {s['system.cpu.dcache.overallMissRate::total']:.4f}, "
-          f"SPARCE: {s['system.cpu.sparce.regionsSkipped']} regions / "
-          f"{s['system.cpu.sparce.instsSkipped']} insts skipped, "
-          f"{s['system.cpu.sparce.squashedInsts']} squashed")
+    verdict = ""
     if check is not None:
-        verdict = "bit-exact" if check["bit_exact"] else ("within tolerance" if check["within_tolerance"] else "MISMATCH")
-        print(f"  output vs numpy: {verdict} (max abs err {check['max_abs_err']:.3g})")
+        verdict = ", output " + ("bit-exact vs numpy" if check["bit_exact"] else
+                                 "within tolerance of numpy" if check["within_tolerance"] else "MISMATCH vs numpy")
+    print(f"  {what}: {s['system.cpu.numCycles']:,} cycles, {s['simInsts']:,} insts, "
+          f"CPI {s['system.cpu.cpi']:.3f}, {s['system.cpu.sparce.regionsSkipped']:,} regions / "
+          f"{s['system.cpu.sparce.instsSkipped']:,} insts skipped{verdict} "
+          f"(host {s['hostInstRate'] / 1e6:.1f} M inst/s)")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -141,8 +141,9 @@ def _fma(x: np.ndarray, y: np.ndarray, acc: np.ndarray) -> np.ndarray:
     return (x * y.astype(np.float64) + acc.astype(np.float64)).astype(np.float32)
 
 
-def kernel_elf(kernel: str, dims: dict[str, int], sasa: str) -> Path:
-    """Build the kernel: sasa is 'none', 'hand' or 'compiled' (through the SASA compiler)."""
+def kernel_elf(kernel: str, dims: dict[str, int], sasa: str, system: SystemParams = MINOR_DEFAULT) -> Path:
+    """Build the kernel: sasa is 'none', 'hand' or 'compiled' (through the SASA compiler, which
+    fits the table and the producer distance to `system`, the simulated machine)."""
     params = build_params(kernel, dims)
     if sasa != "compiled":
         return build(kernel, params, sasa)
@@ -151,22 +152,24 @@ def kernel_elf(kernel: str, dims: dict[str, int], sasa: str) -> Path:
     except ImportError as exc:
         raise ValueError(f"the SASA compiler is not available ({exc})") from None
     src = KERNEL_DIR / COMPILED_SOURCE[kernel]
-    return build(kernel, params, "source", replace={src.name: _compiled_source(src, params, compile_file)})
+    return build(kernel, params, "source",
+                 replace={src.name: _compiled_source(src, params, compile_file, system)})
 
 
-def _compiled_source(src: Path, params: dict[str, int], compile_file) -> Path:
+def _compiled_source(src: Path, params: dict[str, int], compile_file, system: SystemParams) -> Path:
     """The SASA compiler's output for `src` built with `params`, cached by everything it depends on:
     the source, the defines, the compiler's own code, the ISA include and the system parameters."""
     import sasa_compiler
     h = hashlib.sha256(src.read_bytes() + repr(sorted(params.items())).encode())
     for path in sorted(Path(sasa_compiler.__file__).parent.glob("*.py")) + [INCLUDE_DIR / "sparce.inc"]:
         h.update(path.read_bytes())
-    h.update(json.dumps(MINOR_DEFAULT.as_dict(), sort_keys=True, default=str).encode())
+    h.update(json.dumps(system.as_dict(), sort_keys=True, default=str).encode())
     out = cache_root() / "sasa" / f"{src.stem}-{h.hexdigest()[:16]}{src.suffix}"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-            compile_file(src, Path(tmp) / src.name, defines={k: str(v) for k, v in params.items()})
+            compile_file(src, Path(tmp) / src.name, params=system,
+                         defines={k: str(v) for k, v in params.items()})
             os.replace(Path(tmp) / src.name, out)        # atomic: a cached source is complete
     return out
 
@@ -178,7 +181,7 @@ def run_kernel(kernel: str, dims: dict[str, int], sparsity: float = 0.0, seed: i
     spec = kernel_spec(kernel)
     inputs = inputs if inputs is not None else make_inputs(kernel, dims, sparsity, seed)
     ref = reference(kernel, inputs)
-    elf = kernel_elf(kernel, dims, sasa)
+    elf = kernel_elf(kernel, dims, sasa, params)
     result = simulate(elf, {name: to_memory(arr) for name, arr in inputs.items()},
                       {spec.output: ((ref.size,), np.float32)}, sparce=sparce, params=params,
                       max_insts=max_insts, profile=profile, engine=engine)

@@ -110,7 +110,9 @@ class NativeEngine:
                 "decode_width": p.decode_width, "depth": p.frontend_depth(), "issue_limit": p.issue_limit,
                 "commit_limit": p.commit_limit, "window": max(1, p.execute_input_buffer),
                 "taken_bubble": p.fetch1_to_fetch2_backward_delay + p.l1i.latency,
-                "redirect": p.branch_delay + p.l1i.latency, "max_insts": self.max_insts}
+                "redirect": p.branch_delay + p.l1i.latency, "int_alu_units": p.int_alu_units,
+                "mem_issue_limit": p.mem_issue_limit, "bp_entries": p.bp_entries,
+                "btb_entries": p.btb_entries, "max_insts": self.max_insts}
 
     # ---- memory and symbols
     def write_symbol(self, name: str, array: np.ndarray) -> None:

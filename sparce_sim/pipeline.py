@@ -7,10 +7,11 @@ its fetch, issue, completion and commit cycles from recurrences:
   line costs only its miss penalty (Fetch1 runs a line ahead). A taken branch predicted in Fetch2
   redirects Fetch1: a bubble of the backward delay plus an L1I access. A mispredict is resolved in
   Execute and refetches after `branch_delay` plus an L1I access.
-- Issue (Execute): in order, at most `issue_limit` per cycle and `mem_issue_limit` memory ops per
-  cycle, after the front-end depth (Fetch1->Fetch2->Decode->Execute delays), when the scoreboard
-  says every source is ready, and when the functional unit accepts it: one FloatSimd unit and one
-  Mem unit (pipelined), two IntAlu units, an unpipelined IntDiv.
+- Issue (Execute): in order, at most `issue_limit` per cycle, after the front-end depth
+  (Fetch1->Fetch2->Decode->Execute delays), when the scoreboard says every source is ready, and
+  when the functional unit accepts it (the FU pool): `int_alu_units` pipelined IntAlu units,
+  `mem_issue_limit` memory ops per cycle, one pipelined FloatSimd, IntMult and Misc unit each, an
+  unpipelined IntDiv.
 - Latencies are MinorDefaultFUPool's: IntAlu 3, IntMult 3, IntDiv 9, FloatSimd 6, Mem 1 + 2 assumed,
   Misc 1; a load's result is ready after the L1D latency, or later by its L2/DRAM miss penalty.
 - Commit: in order, `commit_limit` per cycle; an instruction cannot issue before the instruction
@@ -19,8 +20,9 @@ its fetch, issue, completion and commit cycles from recurrences:
 Departures from Minor (stated so results can be cross-checked against gem5):
 - no separate Fetch2/Decode input buffers; their capacity is folded into the in-flight window;
 - stores retire into an unbounded store buffer (no LSQ back-pressure); store misses cost nothing;
-- the branch predictor is bimodal (2-bit counters) with an ideal BTB after first use and a return
-  address stack, not gem5's TournamentBP;
+- the branch predictor is bimodal (`bp_entries` 2-bit counters indexed by PC), direct branches'
+  targets are known at decode, indirect ones need a hit in a direct-mapped `btb_entries` BTB, and
+  returns use an unbounded return address stack; gem5's default is a TournamentBP;
 - there is no separate operand forwarding network: a result is usable at its completion cycle.
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .cache import Hierarchy
-from .decode import FU_DIV, FU_FLOAT, FU_MEM, FU_MISC, FU_MULT, NUM_REGS, StaticInst
+from .decode import FU_DIV, FU_FLOAT, FU_INT, FU_MEM, FU_MISC, FU_MULT, NUM_REGS, StaticInst
 
 
 @dataclass
@@ -59,10 +61,12 @@ class Pipeline:
         self.last_line = -1
         self.issue_t = 0
         self.issue_slots = 0
-        self.mem_t = -1         # last cycle a memory op issued
-        self.float_t = -1       # last cycle the FloatSimd unit accepted an op
-        self.mult_t = -1
-        self.misc_t = -1
+        # FU pool: per unit class, how many ops it accepts per cycle (pipelined units), and the
+        # last cycle it accepted one with how many it accepted then; IntDiv is unpipelined
+        self.fu_units = {FU_INT: params.int_alu_units, FU_MEM: params.mem_issue_limit,
+                         FU_FLOAT: 1, FU_MULT: 1, FU_MISC: 1}
+        self.fu_last = [-1] * 6
+        self.fu_count = [0] * 6
         self.div_free = 0
         self.commit_t = 0
         self.commit_slots = 0
@@ -70,7 +74,8 @@ class Pipeline:
         self.ring_i = 0
         self.last_pc = -1
         self.last_fetch = 0     # fetch cycle of the last processed instruction
-        self.bimodal: dict[int, int] = {}
+        self.bimodal = [1] * params.bp_entries     # 2-bit counters, weakly not-taken
+        self.btb = [-1] * params.btb_entries       # tags (PCs) of indirect branches seen
         self.ras: list[int] = []
         self.stats = PipelineStats()
 
@@ -86,6 +91,7 @@ class Pipeline:
         p, caches, ready, ring = self.p, self.caches, self.ready, self.ring
         dw, depth, issue_limit, climit = p.decode_width, self.depth, p.issue_limit, p.commit_limit
         window = self.window
+        fu_last, fu_count, fu_units = self.fu_last, self.fu_count, self.fu_units
         shift = caches.line_shift
         fetch_t, fetch_slots, last_line = self.fetch_t, self.fetch_slots, self.last_line
         issue_t, issue_slots, commit_t, commit_slots = self.issue_t, self.issue_slots, self.commit_t, self.commit_slots
@@ -118,21 +124,11 @@ class Pipeline:
                 if r > t:
                     t = r
             fu = si.fu
-            if fu == FU_FLOAT:
-                if t <= self.float_t:
-                    t = self.float_t + 1
-            elif fu == FU_MEM:
-                if t <= self.mem_t:
-                    t = self.mem_t + 1
-            elif fu == FU_MULT:
-                if t <= self.mult_t:
-                    t = self.mult_t + 1
-            elif fu == FU_DIV:
+            if fu == FU_DIV:
                 if t < self.div_free:
                     t = self.div_free
-            elif fu == FU_MISC:
-                if t <= self.misc_t:
-                    t = self.misc_t + 1
+            elif t == fu_last[fu] and fu_count[fu] >= fu_units[fu]:
+                t += 1              # every unit of the class took an op this cycle
             if t == issue_t:
                 if issue_slots >= issue_limit:
                     t += 1
@@ -142,16 +138,12 @@ class Pipeline:
             else:
                 issue_slots = 1
             issue_t = t
-            if fu == FU_FLOAT:
-                self.float_t = t
-            elif fu == FU_MEM:
-                self.mem_t = t
-            elif fu == FU_MULT:
-                self.mult_t = t
-            elif fu == FU_DIV:
+            if fu == FU_DIV:
                 self.div_free = t + si.latency
-            elif fu == FU_MISC:
-                self.misc_t = t
+            elif fu_last[fu] == t:
+                fu_count[fu] += 1
+            else:
+                fu_last[fu], fu_count[fu] = t, 1
             # ---- execute
             done = t + si.latency
             if si.mem_bytes:
@@ -222,14 +214,16 @@ class Pipeline:
             pred_taken = True
         elif si.is_cond_branch:
             stats.cond_branches += 1
-            counter = self.bimodal.get(si.pc, 1)
+            slot = (si.pc >> 2) & (len(self.bimodal) - 1)
+            counter = self.bimodal[slot]
             pred_taken = counter >= 2
-            self.bimodal[si.pc] = min(3, counter + 1) if taken else max(0, counter - 1)
+            self.bimodal[slot] = min(3, counter + 1) if taken else max(0, counter - 1)
             predicted_ok = pred_taken == taken
         else:
             pred_taken = True
-            predicted_ok = si.target >= 0 or si.pc in self.bimodal
-            self.bimodal[si.pc] = 3
+            slot = (si.pc >> 2) & (len(self.btb) - 1)
+            predicted_ok = si.target >= 0 or self.btb[slot] == si.pc
+            self.btb[slot] = si.pc
         if not predicted_ok:
             stats.mispredicts += 1
             return max(fetch_t, t + self.redirect), 0, -1

@@ -40,8 +40,9 @@ def test_undefined_instruction():
 
 def test_instruction_limit_stops_runaway():
     elf = build_snippet("1:\n    add x1, x1, #1\n    b 1b\n")
-    with pytest.raises(SimulationError, match="instruction limit of 5000 exceeded"):
-        simulate(elf, max_insts=5000)
+    for engine in ("native", "python"):
+        with pytest.raises(SimulationError, match="instruction limit of 5000 committed instructions exceeded"):
+            simulate(elf, max_insts=5000, engine=engine)
 
 
 @pytest.mark.parametrize("args,message", [

@@ -78,3 +78,19 @@ def test_native_matches_python_with_other_parameters():
     _assert_identical(runs["native"].result, runs["python"].result)
     default = run_kernel("sgemm", shape, sparsity=0.6, sparce=True, sasa="compiled")
     assert default.result.stats["system.cpu.numCycles"] != runs["native"].result.stats["system.cpu.numCycles"]
+
+
+@pytest.mark.parametrize("key,value,stat", [
+    ("int_alu_units", "1", "system.cpu.numCycles"),
+    ("mem_issue_limit", "2", "system.cpu.numCycles"),
+    ("bp_entries", "2", "system.cpu.branchPred.condIncorrect"),
+    ("btb_entries", "1", "system.cpu.numCycles"),
+])
+def test_every_core_parameter_changes_the_model_in_both_engines(key, value, stat):
+    """Parameters that used to be accepted and ignored now change what they name, identically."""
+    elf = build_program(PROGRAM_DIR / "mixed.c")
+    params = MINOR_DEFAULT.with_overrides({key: value})
+    base = simulate(elf, engine="native").stats[stat]
+    runs = {e: simulate(elf, params=params, engine=e) for e in ("native", "python")}
+    _assert_identical(runs["native"], runs["python"])
+    assert runs["native"].stats[stat] != base

@@ -30,6 +30,8 @@ static uint32_t op_add(uint32_t a, uint32_t b) { return a + b; }
 static uint32_t op_xor(uint32_t a, uint32_t b) { return a ^ (b << 3); }
 static uint32_t op_div(uint32_t a, uint32_t b) { return a / (b | 1) + a % 7; }
 
+static uint32_t (*volatile ops[3])(uint32_t, uint32_t) = {op_add, op_xor, op_div};
+
 static int words(const uint8_t *t, int n) {
     int state = 0, count = 0;
     for (int i = 0; i < n; i++) {
@@ -58,9 +60,11 @@ void kernel_main(void) {
         table[h] = i;
     }
     for (int i = 0; i < 1024; i++) text[i] = (uint8_t)lcg(&seed);
-    uint32_t (*ops[3])(uint32_t, uint32_t) = {op_add, op_xor, op_div};
-    uint32_t acc = 0;
-    for (int i = 0; i < N; i++) acc = ops[data[i] % 3](acc, data[i]);
+    uint32_t acc = 0, acc2 = 1;
+    for (int i = 0; i < N; i++) {       /* two indirect call sites (blr) */
+        acc = ops[data[i] % 3](acc, data[i]);
+        acc2 = ops[(data[i] + 1) % 3](acc2, data[i] >> 1);
+    }
     OUT[0] = sorted;
     OUT[1] = (uint32_t)collisions;
     OUT[2] = (uint32_t)words(text, 1024);
@@ -68,5 +72,5 @@ void kernel_main(void) {
     OUT[4] = (uint32_t)fib(15);
     OUT[5] = data[N / 2];
     OUT[6] = (uint32_t)table[100];
-    OUT[7] = seed;
+    OUT[7] = seed ^ acc2;
 }

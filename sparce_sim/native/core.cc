@@ -189,7 +189,7 @@ static void time_pending(Core *c, int64_t next_pc) {
     if (!si)
         return;
     c->pending = nullptr;
-    const int64_t before = c->pipe->commit_t;
+    const int64_t before = c->pipe->commit_t();
     c->pipe->time(*si, c->pending_pc, *c->mem, c->mem_i, c->pending_prefetch, next_pc);
     if (c->mem_i >= c->mem->size()) {
         c->mem->clear();
@@ -199,7 +199,7 @@ static void time_pending(Core *c, int64_t next_pc) {
         c->psru->counters.lookups++;
     for (Profile &p : *c->profile) {
         if (c->pending_pc >= p.lo && c->pending_pc < p.hi) {
-            p.cycles += uint64_t(c->pipe->commit_t - before);
+            p.cycles += uint64_t(c->pipe->commit_t() - before);
             p.insts++;
             break;
         }
@@ -243,10 +243,10 @@ static bool on_region(Core *c, uint64_t pc, bool landed) {
     int64_t ready[2];
     bool sparse[2];
     for (unsigned i = 0; i < r.nops; i++) {
-        ready[i] = pipe.ready[r.opnd[i].rid];
+        ready[i] = pipe.ready()[r.opnd[i].rid];
         sparse[i] = operand_sparse(c, r.opnd[i]);
     }
-    const int64_t fetch_pre = landed ? pipe.fetch_t : pipe.last_fetch;
+    const int64_t fetch_pre = landed ? pipe.fetch.t : pipe.fetch.last_fetch;
     Decision d = c->psru->decide(r, fetch_pre, ready, sparse, pipe);
     c->psru->counters.regions_skippable += d.skippable;
     if (!d.skip)
@@ -442,14 +442,18 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     c->caches->line_shift = shift;
     /* pipeline */
     PipelineParams pp;
-    long long dw, depth, il, cl, win, tb, rd;
+    long long dw, depth, il, cl, win, tb, rd, ia, ml, bpe, btbe;
     if (!get_int(cfg, "decode_width", dw) || !get_int(cfg, "depth", depth) ||
         !get_int(cfg, "issue_limit", il) || !get_int(cfg, "commit_limit", cl) ||
         !get_int(cfg, "window", win) || !get_int(cfg, "taken_bubble", tb) ||
-        !get_int(cfg, "redirect", rd))
+        !get_int(cfg, "redirect", rd) || !get_int(cfg, "int_alu_units", ia) ||
+        !get_int(cfg, "mem_issue_limit", ml) || !get_int(cfg, "bp_entries", bpe) ||
+        !get_int(cfg, "btb_entries", btbe))
         return -1;
     pp.decode_width = int(dw); pp.depth = int(depth); pp.issue_limit = int(il);
     pp.commit_limit = int(cl); pp.window = int(win); pp.taken_bubble = int(tb); pp.redirect = int(rd);
+    pp.int_alu_units = int(ia); pp.mem_issue_limit = int(ml);
+    pp.bp_entries = unsigned(bpe); pp.btb_entries = unsigned(btbe);
     c->pipe->init(pp, c->caches);
     if (!get_int(cfg, "max_insts", v)) return -1;
     c->max_insts = v > 0 ? uint64_t(v) : UINT64_MAX;

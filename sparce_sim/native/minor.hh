@@ -5,11 +5,12 @@
  * same statistics, so that `--engine python` is its oracle (tests/test_native_identity.py).
  *
  * Structure, after Minor's stages:
- *   Fetch    - line-based fetch through the L1I, decode_width instructions a cycle, the bounded
- *              in-flight window (executeInputBufferSize), taken-branch bubbles and redirects;
- *   Execute  - in-order issue (issue_limit a cycle, the scoreboard, the FU pool), execution with
- *              the L1D/L2/DRAM latency of loads, commit (commit_limit a cycle);
- *   Branches - bimodal 2-bit counters with an ideal BTB after first use and a return stack.
+ *   Fetch           - line-based fetch through the L1I, decode_width instructions a cycle (Fetch2
+ *                     and Decode are folded in), the bounded in-flight window
+ *                     (executeInputBufferSize), taken-branch bubbles and redirects;
+ *   Execute         - in-order issue (issue_limit a cycle, the scoreboard, the FuPool), execution
+ *                     with the L1D/L2/DRAM latency of loads, commit (commit_limit a cycle);
+ *   BranchPredictor - bimodal 2-bit counters, a BTB for indirect branches, a return stack.
  * The FU pool and every latency come from gem5_configs/params.py through the Python wrapper.
  */
 #ifndef AXSIM_MINOR_HH
@@ -48,7 +49,6 @@ struct StaticInst {
     uint8_t addr_ext = 0, addr_shift = 0;
     int64_t addr_disp = 0;
     /* dynamic per-PC state */
-    int8_t bimodal = -1;               // 2-bit counter, -1 = never seen
     uint64_t committed = 0;
 };
 
@@ -150,6 +150,8 @@ class Hierarchy {
 struct PipelineParams {
     int decode_width = 2, depth = 3, issue_limit = 2, commit_limit = 2, window = 7;
     int taken_bubble = 4, redirect = 4;
+    int int_alu_units = 2, mem_issue_limit = 1;
+    unsigned bp_entries = 2048, btb_entries = 4096;
 };
 
 struct PipelineStats {
@@ -157,66 +159,114 @@ struct PipelineStats {
              stores = 0, prefetches = 0;
 };
 
-/* A memory access unicorn reported (address, bytes), consumed by the load/store that made it. */
+/* A memory access (address, bytes), consumed by the load/store that made it. */
 struct MemRecord { uint64_t addr; int size; };
 
-class Pipeline {
-  public:
-    PipelineParams p;
-    Hierarchy *caches = nullptr;
-    PipelineStats stats;
-    /* Fetch stage */
-    int64_t fetch_t = 0, last_line = -1, last_fetch = 0;
-    int fetch_slots = 0;
-    std::vector<int64_t> ring;         // commit cycles of the last `window` instructions
+/* Fetch1/Fetch2: line fetches through the L1I, decode_width instructions a cycle, held back by
+ * the in-flight window (the ring of the last `window` instructions' commit cycles). */
+struct Fetch {
+    int64_t t = 0, last_line = -1, last_fetch = 0;
+    int slots = 0;
+    std::vector<int64_t> ring;
     int ring_i = 0;
-    /* Execute stage: issue, FU pool, scoreboard, commit */
-    int64_t issue_t = 0, commit_t = 0;
-    int issue_slots = 0, commit_slots = 0;
-    int64_t fu_busy[FU_COUNT];         // last cycle a pipelined FU accepted an op; IntDiv: free at
-    int64_t ready[NUM_REGS] = {};
-    int64_t last_pc = -1;
-    /* Branch prediction */
-    std::vector<uint64_t> ras;
 
-    void init(const PipelineParams &params, Hierarchy *h) {
-        p = params;
-        caches = h;
-        ring.assign(p.window > 0 ? p.window : 1, 0);
-        for (int i = 0; i < FU_COUNT; i++) fu_busy[i] = -1;
-        fu_busy[FU_DIV] = 0;
-    }
-
-    int64_t cycles() const { return stats.committed ? commit_t + 1 : 0; }
-
-    /* Time one executed instruction; mem/mem_i are unicorn's access records; prefetch_line the
-     * line of an executed prfm (-1 when none); next_pc the PC executed after it (-1 unknown). */
-    void time(StaticInst &si, uint64_t pc, std::vector<MemRecord> &mem, size_t &mem_i,
-              int64_t prefetch_line, int64_t next_pc) {
-        const int window = int(ring.size());
-        /* ---- Fetch */
-        int64_t line = int64_t(pc >> caches->line_shift);
+    int64_t next(uint64_t pc, Hierarchy &caches, const PipelineParams &p) {
+        int64_t line = int64_t(pc >> caches.line_shift);
         if (line != last_line) {
-            int pen = caches->inst_miss_penalty(line);
-            if (pen) { fetch_t += pen; fetch_slots = 0; }
+            int pen = caches.inst_miss_penalty(line);
+            if (pen) { t += pen; slots = 0; }
             last_line = line;
         }
-        if (fetch_slots >= p.decode_width) { fetch_t++; fetch_slots = 0; }
+        if (slots >= p.decode_width) { t++; slots = 0; }
         int64_t back = ring[ring_i] - p.depth;
-        if (fetch_t < back) { fetch_t = back; fetch_slots = 0; }
-        int64_t f = fetch_t;
-        fetch_slots++;
-        /* ---- Issue */
+        if (t < back) { t = back; slots = 0; }
+        slots++;
+        return t;
+    }
+
+    void retire(int64_t commit_t) {
+        ring[ring_i] = commit_t;
+        ring_i = ring_i + 1 < int(ring.size()) ? ring_i + 1 : 0;
+    }
+
+    /* a stream change: fetch resumes no earlier than `at`, at a new line when `new_line` */
+    void redirect(int64_t at, bool new_line) {
+        if (at > t) t = at;
+        slots = 0;
+        if (new_line) last_line = -1;
+    }
+};
+
+/* The FU pool (MinorDefaultFUPool from params.py): per class, how many ops it accepts a cycle
+ * (pipelined units); IntDiv is one unpipelined unit. */
+struct FuPool {
+    int units[FU_COUNT] = {2, 1, 1, 1, 1, 1};
+    int64_t last[FU_COUNT] = {-1, -1, -1, -1, -1, -1};
+    int count[FU_COUNT] = {};
+    int64_t div_free = 0;
+
+    int64_t earliest(int fu, int64_t t) const {
+        if (fu == FU_DIV) return t < div_free ? div_free : t;
+        return (t == last[fu] && count[fu] >= units[fu]) ? t + 1 : t;
+    }
+    void accept(int fu, int64_t t, int latency) {
+        if (fu == FU_DIV) { div_free = t + latency; return; }
+        if (last[fu] == t) count[fu]++;
+        else { last[fu] = t; count[fu] = 1; }
+    }
+};
+
+/* Bimodal 2-bit counters indexed by PC, a direct-mapped BTB for indirect branches, a return
+ * address stack. */
+struct BranchPredictor {
+    std::vector<uint8_t> bimodal;
+    std::vector<int64_t> btb;
+    std::vector<uint64_t> ras;
+
+    void init(unsigned bp_entries, unsigned btb_entries) {
+        bimodal.assign(bp_entries, 1);
+        btb.assign(btb_entries, -1);
+    }
+
+    /* Predict and train; returns whether the prediction was right, sets pred_taken. */
+    bool predict(const StaticInst &si, uint64_t pc, bool taken, int64_t nxt, bool &pred_taken,
+                 PipelineStats &stats) {
+        if (si.flags & F_CALL) ras.push_back(pc + 4);
+        if (si.flags & F_RETURN) {
+            bool ok = false;
+            if (!ras.empty()) { ok = int64_t(ras.back()) == nxt; ras.pop_back(); }
+            pred_taken = true;
+            return ok;
+        }
+        if (si.flags & F_COND) {
+            stats.cond_branches++;
+            uint8_t &counter = bimodal[(pc >> 2) & (bimodal.size() - 1)];
+            pred_taken = counter >= 2;
+            counter = taken ? (counter < 3 ? counter + 1 : 3) : (counter > 0 ? counter - 1 : 0);
+            return pred_taken == taken;
+        }
+        pred_taken = true;
+        int64_t &tag = btb[(pc >> 2) & (btb.size() - 1)];
+        bool ok = si.target >= 0 || tag == int64_t(pc);
+        tag = int64_t(pc);
+        return ok;
+    }
+};
+
+/* Execute: in-order issue through the scoreboard and the FU pool, loads through the data
+ * caches, in-order commit. */
+struct Execute {
+    int64_t issue_t = 0, commit_t = 0;
+    int issue_slots = 0, commit_slots = 0;
+    int64_t ready[NUM_REGS] = {};
+    FuPool fus;
+
+    int64_t issue(const StaticInst &si, int64_t f, const PipelineParams &p) {
         int64_t t = f + p.depth;
         if (t < issue_t) t = issue_t;
         for (int i = 0; i < si.nsrc; i++)
             if (ready[si.srcs[i]] > t) t = ready[si.srcs[i]];
-        const int fu = si.fu;
-        if (fu == FU_DIV) {
-            if (t < fu_busy[FU_DIV]) t = fu_busy[FU_DIV];
-        } else if (fu != FU_INT) {
-            if (t <= fu_busy[fu]) t = fu_busy[fu] + 1;
-        }
+        t = fus.earliest(si.fu, t);
         if (t == issue_t) {
             if (issue_slots >= p.issue_limit) { t++; issue_slots = 1; }
             else issue_slots++;
@@ -224,9 +274,48 @@ class Pipeline {
             issue_slots = 1;
         }
         issue_t = t;
-        if (fu == FU_DIV) fu_busy[FU_DIV] = t + si.latency;
-        else if (fu != FU_INT) fu_busy[fu] = t;
-        /* ---- Execute */
+        fus.accept(si.fu, t, si.latency);
+        return t;
+    }
+
+    int64_t commit(const StaticInst &si, int64_t done, const PipelineParams &p) {
+        for (int i = 0; i < si.ndst; i++) ready[si.dsts[i]] = done;
+        if (done > commit_t) { commit_t = done; commit_slots = 1; }
+        else if (commit_slots >= p.commit_limit) { commit_t++; commit_slots = 1; }
+        else commit_slots++;
+        return commit_t;
+    }
+};
+
+class Pipeline {
+  public:
+    PipelineParams p;
+    Hierarchy *caches = nullptr;
+    PipelineStats stats;
+    Fetch fetch;
+    Execute exec;
+    BranchPredictor bp;
+    int64_t last_pc = -1;
+
+    void init(const PipelineParams &params, Hierarchy *h) {
+        p = params;
+        caches = h;
+        fetch.ring.assign(p.window > 0 ? p.window : 1, 0);
+        exec.fus.units[FU_INT] = p.int_alu_units;
+        exec.fus.units[FU_MEM] = p.mem_issue_limit;
+        bp.init(p.bp_entries, p.btb_entries);
+    }
+
+    int64_t cycles() const { return stats.committed ? exec.commit_t + 1 : 0; }
+    int64_t commit_t() const { return exec.commit_t; }
+    const int64_t *ready() const { return exec.ready; }
+
+    /* Time one executed instruction; mem/mem_i are its memory records; prefetch_line the line of
+     * an executed prfm (-1 when none); next_pc the PC executed after it (-1 unknown). */
+    void time(StaticInst &si, uint64_t pc, std::vector<MemRecord> &mem, size_t &mem_i,
+              int64_t prefetch_line, int64_t next_pc) {
+        int64_t f = fetch.next(pc, *caches, p);
+        int64_t t = exec.issue(si, f, p);
         int64_t done = t + si.latency;
         if (si.mem_bytes) {
             done += data_access(si, mem, mem_i);
@@ -234,31 +323,25 @@ class Pipeline {
             if (prefetch_line >= 0) caches->prefetch(prefetch_line);
             stats.prefetches++;
         }
-        for (int i = 0; i < si.ndst; i++) ready[si.dsts[i]] = done;
-        /* ---- Commit */
-        if (done > commit_t) { commit_t = done; commit_slots = 1; }
-        else if (commit_slots >= p.commit_limit) { commit_t++; commit_slots = 1; }
-        else commit_slots++;
-        ring[ring_i] = commit_t;
-        ring_i = ring_i + 1 < window ? ring_i + 1 : 0;
+        fetch.retire(exec.commit(si, done, p));
         si.committed++;
         if (si.flags & F_BRANCH) branch(si, pc, t, f, next_pc);
         stats.committed++;
         last_pc = int64_t(pc);
-        last_fetch = f;
+        fetch.last_fetch = f;
     }
 
-    /* Fetch cycles of the next n sequential instructions that fall before `settle`
+    /* How many of the next n sequential instructions would be fetched before `settle`
      * (pipeline.py upcoming_fetch_times, counted instead of listed). */
     unsigned fetched_before(unsigned n, int64_t settle) const {
-        int64_t t = fetch_t;
-        int slots = fetch_slots;
-        const int window = int(ring.size());
+        int64_t t = fetch.t;
+        int slots = fetch.slots;
+        const int window = int(fetch.ring.size());
         unsigned count = 0;
         for (unsigned j = 0; j < n; j++) {
             if (slots >= p.decode_width) { t++; slots = 0; }
             if (int(j) < window) {
-                int64_t back = ring[(ring_i + j) % window] - p.depth;
+                int64_t back = fetch.ring[(fetch.ring_i + j) % window] - p.depth;
                 if (t < back) { t = back; slots = 0; }
             }
             if (t < settle) count++;
@@ -267,8 +350,9 @@ class Pipeline {
         return count;
     }
 
+    /* a PSRU squash: fetch resumes at resume_at */
     void skip_fetch(int64_t resume_at) {
-        if (resume_at > fetch_t) { fetch_t = resume_at; fetch_slots = 0; }
+        if (resume_at > fetch.t) { fetch.t = resume_at; fetch.slots = 0; }
     }
 
   private:
@@ -295,38 +379,15 @@ class Pipeline {
         return pen;
     }
 
-    void branch(StaticInst &si, uint64_t pc, int64_t t, int64_t f, int64_t nxt) {
+    void branch(const StaticInst &si, uint64_t pc, int64_t t, int64_t f, int64_t nxt) {
         stats.branches++;
         bool taken = nxt >= 0 ? uint64_t(nxt) != pc + 4 : false;
-        bool pred_taken, ok;
-        if (si.flags & F_CALL) ras.push_back(pc + 4);
-        if (si.flags & F_RETURN) {
-            ok = false;
-            if (!ras.empty()) { ok = int64_t(ras.back()) == nxt; ras.pop_back(); }
-            pred_taken = true;
-        } else if (si.flags & F_COND) {
-            stats.cond_branches++;
-            int counter = si.bimodal < 0 ? 1 : si.bimodal;
-            pred_taken = counter >= 2;
-            si.bimodal = int8_t(taken ? (counter < 3 ? counter + 1 : 3) : (counter > 0 ? counter - 1 : 0));
-            ok = pred_taken == taken;
-        } else {
-            pred_taken = true;
-            ok = si.target >= 0 || si.bimodal >= 0;
-            si.bimodal = 3;
-        }
-        if (!ok) {
+        bool pred_taken = false;
+        if (!bp.predict(si, pc, taken, nxt, pred_taken, stats)) {
             stats.mispredicts++;
-            int64_t r = t + p.redirect;
-            if (r > fetch_t) fetch_t = r;
-            fetch_slots = 0;
-            last_line = -1;
-            return;
-        }
-        if (pred_taken && taken) {
-            int64_t r = f + p.taken_bubble;
-            if (r > fetch_t) fetch_t = r;
-            fetch_slots = 0;
+            fetch.redirect(t + p.redirect, true);
+        } else if (pred_taken && taken) {
+            fetch.redirect(f + p.taken_bubble, false);
         }
     }
 };
