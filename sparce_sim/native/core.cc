@@ -72,11 +72,10 @@ struct Core {
     Hierarchy *caches;
     Pipeline *pipe;
     Psru *psru;
-    std::vector<MemRecord> *mem;
-    size_t mem_i;
     /* the instruction seen by the last code hook, timed at the next one */
     StaticInst *pending;
     uint64_t pending_pc;
+    uint64_t pending_addr;             // its effective address (loads/stores)
     int64_t pending_prefetch;
     int64_t skip_landing;
     /* run control */
@@ -190,11 +189,7 @@ static void time_pending(Core *c, int64_t next_pc) {
         return;
     c->pending = nullptr;
     const int64_t before = c->pipe->commit_t();
-    c->pipe->time(*si, c->pending_pc, *c->mem, c->mem_i, c->pending_prefetch, next_pc);
-    if (c->mem_i >= c->mem->size()) {
-        c->mem->clear();
-        c->mem_i = 0;
-    }
+    c->pipe->time(*si, c->pending_pc, c->pending_addr, c->pending_prefetch, next_pc);
     if (c->psru->loaded())
         c->psru->counters.lookups++;
     for (Profile &p : *c->profile) {
@@ -235,7 +230,7 @@ static bool on_region(Core *c, uint64_t pc, bool landed) {
     auto it = c->psru->regions.find(pc);
     if (it == c->psru->regions.end())
         return false;
-    const Region &r = it->second;
+    Region &r = it->second;
     Pipeline &pipe = *c->pipe;
     if (!(landed || pipe.last_pc == int64_t(r.preceding_pc)))
         return false;
@@ -315,7 +310,7 @@ static void hook_code(uc_engine *, uint64_t pc, uint32_t, void *user) {
     c->pending_pc = pc;
     c->pending_prefetch = -1;
     if (si->mem_bytes) {
-        c->mem->push_back({effective_address(c, *si), int(si->mem_bytes)});
+        c->pending_addr = effective_address(c, *si);
     } else if (si->flags & F_PREFETCH) {
         uint64_t addr = read_x(c, si->prefetch_base) + uint64_t(si->prefetch_disp);
         c->pending_prefetch = int64_t(addr >> c->caches->line_shift);
@@ -347,7 +342,6 @@ static PyObject *Core_new(PyTypeObject *type, PyObject *, PyObject *) {
     c->caches = new Hierarchy();
     c->pipe = new Pipeline();
     c->psru = new Psru();
-    c->mem = new std::vector<MemRecord>();
     c->stop_msg = new std::string();
     c->profile = new std::vector<Profile>();
     c->skip_landing = -1;
@@ -367,7 +361,6 @@ static void Core_dealloc(Core *c) {
     delete c->caches;
     delete c->pipe;
     delete c->psru;
-    delete c->mem;
     delete c->stop_msg;
     delete c->profile;
     Py_TYPE(c)->tp_free(reinterpret_cast<PyObject *>(c));
@@ -569,7 +562,7 @@ static PyObject *Core_set_regions(Core *c, PyObject *args) {
     for (auto &kv : regions)
         if (kv.first >= c->text_lo && kv.first < c->text_hi)
             (*c->region_flag)[(kv.first - c->text_lo) >> 2] = 1;
-    c->psru->regions.swap(regions);
+    c->psru->load(regions);
     Py_RETURN_NONE;
 }
 
@@ -628,7 +621,7 @@ static PyObject *Core_snapshot(Core *c, PyObject *) {
     for (auto &kv : *c->other)
         add_pc(kv.first, kv.second);
     PyObject *skips = PyDict_New();
-    for (auto &kv : c->psru->skips_by_pc) {
+    for (auto &kv : c->psru->all_skips()) {
         PyObject *key = PyLong_FromUnsignedLongLong(kv.first);
         PyObject *val = PyLong_FromUnsignedLongLong(kv.second);
         PyDict_SetItem(skips, key, val);

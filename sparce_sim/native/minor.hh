@@ -159,9 +159,6 @@ struct PipelineStats {
              stores = 0, prefetches = 0;
 };
 
-/* A memory access (address, bytes), consumed by the load/store that made it. */
-struct MemRecord { uint64_t addr; int size; };
-
 /* Fetch1/Fetch2: line fetches through the L1I, decode_width instructions a cycle, held back by
  * the in-flight window (the ring of the last `window` instructions' commit cycles). */
 struct Fetch {
@@ -310,15 +307,14 @@ class Pipeline {
     int64_t commit_t() const { return exec.commit_t; }
     const int64_t *ready() const { return exec.ready; }
 
-    /* Time one executed instruction; mem/mem_i are its memory records; prefetch_line the line of
-     * an executed prfm (-1 when none); next_pc the PC executed after it (-1 unknown). */
-    void time(StaticInst &si, uint64_t pc, std::vector<MemRecord> &mem, size_t &mem_i,
-              int64_t prefetch_line, int64_t next_pc) {
+    /* Time one executed instruction: addr is a load/store's effective address, prefetch_line the
+     * line of an executed prfm (-1 when none), next_pc the PC executed after it (-1 unknown). */
+    void time(StaticInst &si, uint64_t pc, uint64_t addr, int64_t prefetch_line, int64_t next_pc) {
         int64_t f = fetch.next(pc, *caches, p);
         int64_t t = exec.issue(si, f, p);
         int64_t done = t + si.latency;
         if (si.mem_bytes) {
-            done += data_access(si, mem, mem_i);
+            done += data_access(si, addr);
         } else if (si.flags & F_PREFETCH) {
             if (prefetch_line >= 0) caches->prefetch(prefetch_line);
             stats.prefetches++;
@@ -356,23 +352,17 @@ class Pipeline {
     }
 
   private:
-    int data_access(const StaticInst &si, std::vector<MemRecord> &mem, size_t &mem_i) {
-        int need = si.mem_bytes, pen = 0;
-        int64_t last = -1;
+    /* The lines [addr, addr + mem_bytes) touches, in address order (at most two); a store's miss
+     * is hidden by the store buffer. */
+    int data_access(const StaticInst &si, uint64_t addr) {
         const bool store = si.flags & F_STORE;
         const unsigned shift = caches->line_shift;
-        while (need > 0 && mem_i < mem.size()) {
-            const MemRecord r = mem[mem_i++];
-            need -= r.size;
-            int64_t first = int64_t(r.addr >> shift);
-            int64_t final_line = int64_t((r.addr + uint64_t(r.size) - 1) >> shift);
-            for (int64_t ln : {first, final_line}) {
-                if (ln != last) {
-                    int extra = caches->data_miss_penalty(ln, store);
-                    if (extra > pen) pen = extra;
-                    last = ln;
-                }
-            }
+        int64_t first = int64_t(addr >> shift);
+        int64_t last = int64_t((addr + si.mem_bytes - 1) >> shift);
+        int pen = caches->data_miss_penalty(first, store);
+        if (last != first) {
+            int extra = caches->data_miss_penalty(last, store);
+            if (extra > pen) pen = extra;
         }
         if (store) { stats.stores++; return 0; }
         stats.loads++;

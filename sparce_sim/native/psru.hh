@@ -35,6 +35,7 @@ struct Region {
     uint8_t op = COND_SINGLE;
     unsigned nops = 0;
     SpRFOperand opnd[2];
+    uint64_t skips = 0;       // regions skipped at this entry (stats: skips by precedingPC)
 };
 
 struct SparceCounters {
@@ -54,7 +55,7 @@ class Psru {
   public:
     std::unordered_map<uint64_t, Region> regions;    // region start PC -> region
     SparceCounters counters;
-    std::unordered_map<uint64_t, uint64_t> skips_by_pc;
+    std::unordered_map<uint64_t, uint64_t> skips_by_pc;   // of tables replaced by a later SASA-LD
 
     bool loaded() const { return !regions.empty(); }
 
@@ -95,12 +96,32 @@ class Psru {
     }
 
     /* Book a skip of region r. */
-    void record_skip(const Region &r, const Decision &d) {
+    void record_skip(Region &r, const Decision &d) {
         counters.regions_skipped++;
         counters.skippable_resolved_true += d.skippable;
         counters.squashed_insts += d.squashed;
         counters.insts_skipped += r.insts - d.squashed;
-        skips_by_pc[r.preceding_pc]++;
+        r.skips++;
+    }
+
+    /* Replace the table (a SASA-LD), keeping the skip counts of the old one. */
+    void load(std::unordered_map<uint64_t, Region> &fresh) {
+        fold_skips();
+        regions.swap(fresh);
+    }
+
+    /* Skips by precedingPC over every table loaded so far. */
+    std::unordered_map<uint64_t, uint64_t> all_skips() {
+        fold_skips();
+        return skips_by_pc;
+    }
+
+  private:
+    void fold_skips() {
+        for (auto &kv : regions) {
+            if (kv.second.skips) skips_by_pc[kv.second.preceding_pc] += kv.second.skips;
+            kv.second.skips = 0;
+        }
     }
 };
 
