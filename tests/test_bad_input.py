@@ -26,16 +26,28 @@ def test_missing_symbol():
         simulate(elf, inputs={"NOPE": __import__("numpy").zeros(4)})
 
 
-def test_unmapped_access_names_pc_and_address():
+ENGINES = pytest.mark.parametrize("engine", ["native", "python"])
+
+
+@ENGINES
+def test_unmapped_access_names_pc_and_address(engine):
     elf = build_snippet("    mov x1, #0x10\n    ldr x2, [x1]\n")
     with pytest.raises(SimulationError, match=r"PC 0x[0-9a-f]+: read from unmapped address 0x10"):
-        simulate(elf)
+        simulate(elf, engine=engine)
 
 
-def test_undefined_instruction():
+@ENGINES
+def test_undefined_instruction(engine):
     elf = build_snippet("    nop\n    .inst 0x00000000\n")
     with pytest.raises(SimulationError, match=r"PC 0x[0-9a-f]+: undefined instruction 0x00000000"):
-        simulate(elf)
+        simulate(elf, engine=engine)
+
+
+@ENGINES
+def test_unsupported_syscall_names_pc_and_number(engine):
+    elf = build_snippet("    mov x8, #4000\n    svc #0\n")
+    with pytest.raises(SimulationError, match=r"PC 0x[0-9a-f]+: unsupported syscall 4000"):
+        simulate(elf, engine=engine)
 
 
 def test_instruction_limit_stops_runaway():
@@ -63,5 +75,20 @@ def test_runaway_from_cli_writes_nothing(tmp_path, capsys):
     elf = build_snippet("1:\n    b 1b\n")
     out = tmp_path / "out"
     assert main(["run", str(elf), "--max-insts", "1000", "--out", str(out)]) == 1
-    assert "instruction limit" in capsys.readouterr().out
+    assert "instruction limit" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_ctrl_c_stops_a_run_with_one_line(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    elf = build_snippet("1:\n    add x1, x1, #1\n    b 1b\n")
+    proc = subprocess.Popen([sys.executable, "-m", "axsim.cli", "run", str(elf), "--out", str(tmp_path / "o")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == ["axsim run: interrupted"]
