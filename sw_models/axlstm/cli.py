@@ -43,7 +43,7 @@ def register(subparsers) -> None:
     e = sub.add_parser("evaluate", help="time, operations and BLEU per quality level (resumes)")
     e.add_argument("--out", type=Path, required=True)
     e.add_argument("--n-test", type=int, default=600)
-    e.add_argument("--batch", type=int, default=32)
+    e.add_argument("--batch", type=int, default=1, help="sequences per batch (DSR keeps the union)")
     e.add_argument("--repeats", type=int, default=3)
     e.add_argument("--beam", type=int, default=0, help="beam width (0 = greedy)")
     e.add_argument("--data", type=Path, default=None, help="a dataset file with a 'test' split")

@@ -116,7 +116,7 @@ def _clip(rng, images, labels, pool, noise: float) -> tuple[np.ndarray, list[str
     return np.asarray(frames, np.float32), words
 
 
-def s2vt(count: int = 4000, seed: int = 2, size: int = 14, noise: float = 0.03) -> Dataset:
+def s2vt(count: int = 12000, seed: int = 2, size: int = 14, noise: float = 0.03) -> Dataset:
     """MNIST 'videos' (frames of size x size) captioned with the digit words."""
     images, labels = _mnist(size)
     rng = np.random.default_rng(seed)

@@ -66,10 +66,12 @@ def approximations(w: Weights, step: Step) -> tuple[InputAnalyzer, StateMinimize
     return ia, StateMinimizer(list(step.dsr_thres), "abs")
 
 
-def validation_bleu(w: Weights, data: Dataset, ia=None, sm=None, split: str = "valid", n: int = 300) -> float:
+def validation_bleu(w: Weights, data: Dataset, ia=None, sm=None, split: str = "valid", n: int = 300,
+                    batch: int = 1) -> float:
+    """BLEU on the first n pairs of a split, at the batch size used in deployment (DSR's union depends on it)."""
     from .evaluate import bleu, run_split
     pairs = data.splits[split][:n]
-    hyps, _ = run_split(w, source_ids(w, [s for s, _ in pairs]), ia, sm, batch=64)
+    hyps, _ = run_split(w, source_ids(w, [s for s, _ in pairs]), ia, sm, batch=batch)
     return bleu(hyps, [t for _, t in pairs])
 
 
@@ -84,12 +86,12 @@ def _mask_fn(sm: StateMinimizer):
     import torch
     if not sm.active:
         return None
-    return lambda h: [torch.from_numpy(m.astype(np.float32)) for m in sm.masks(list(h.numpy()))]
+    return lambda h, c: [torch.from_numpy(m.astype(np.float32)) for m in sm.masks(list(h.numpy()), list(c.numpy()))]
 
 
 def run(base: Weights, data: Dataset, out: Path, mode: str = "both", constraints=(1.0, 3.0, 6.0),
         iters: int = 40, delta: float = 0.04, diff_delta: float = 0.01, per_step: int = 2,
-        max_steps: int = 16, lr: float = 1e-3, n_valid: int = 300) -> list[Step]:
+        max_steps: int = 16, lr: float = 1e-3, n_valid: int = 300, batch: int = 1) -> list[Step]:
     """Run Algorithm 1 in `mode` ('dts', 'dsr' or 'both'); records go to out/steps.json."""
     from sw_models.empir.store import load_json, save_json
     from tqdm import tqdm
@@ -101,7 +103,7 @@ def run(base: Weights, data: Dataset, out: Path, mode: str = "both", constraints
         raise ValueError("Algorithm 1: need 0 < delta <= 1, 0 < diff_delta <= 1, iters >= 0, per_step >= 1")
     out.mkdir(parents=True, exist_ok=True)
     record = out / "steps.json"
-    base_bleu = validation_bleu(base, data, n=n_valid)
+    base_bleu = validation_bleu(base, data, n=n_valid, batch=batch)
     steps = [Step(**s) for s in load_json(record)["steps"]] if record.is_file() else []
     sorted_syms = [] if base.frames else [s for s, _ in effect_table(base, data)]
     dts, dsr = mode in ("dts", "both"), mode in ("dsr", "both")
@@ -122,7 +124,7 @@ def run(base: Weights, data: Dataset, out: Path, mode: str = "both", constraints
         train(model, _compact(data.splits["train"], step), iters, lr=lr, seed=k, mask_fn=_mask_fn(sm),
               desc=f"retrain step {k}")
         w = onnx_model.from_torch(model)
-        step.bleu = validation_bleu(w, data, ia, sm, n=n_valid)
+        step.bleu = validation_bleu(w, data, ia, sm, n=n_valid, batch=batch)
         step.drop = round(base_bleu - step.bleu, 4)
         onnx_model.save(w, out / step.model)
         steps.append(step)

@@ -115,13 +115,13 @@ def batch_tensors(cfg: Config, pairs: list) -> dict[str, torch.Tensor]:
     return {"src": src, "lens": torch.tensor(lens), "tgt_in": tgt_in, "tgt_out": tgt_out}
 
 
-MaskFn = Callable[[torch.Tensor], list[torch.Tensor]]
+MaskFn = Callable[[torch.Tensor, torch.Tensor], list[torch.Tensor]]
 
 
 def loss(model: Seq2Seq, batch: dict[str, torch.Tensor], mask_fn: MaskFn | None = None) -> torch.Tensor:
-    """Mean token cross entropy; `mask_fn(h)` gives the DSR masks from the context h."""
+    """Mean token cross entropy; `mask_fn(h, c)` gives the DSR masks from the context."""
     h, c = model.encode(batch["src"], batch["lens"])
-    masks = None if mask_fn is None else mask_fn(h.detach())
+    masks = None if mask_fn is None else mask_fn(h.detach(), c.detach())
     logits = model.decode(batch["tgt_in"], h, c, masks)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["tgt_out"].reshape(-1),
                            ignore_index=0)

@@ -20,7 +20,7 @@ from . import data as D
 BENCH_SHAPES = {                      # (hidden, layers, embed, training steps) per benchmark
     "nmt1": (128, 2, 64, 1500),
     "nmt2": (160, 4, 64, 1200),
-    "s2vt": (128, 2, 32, 1500),
+    "s2vt": (128, 2, 32, 2500),
 }
 
 
@@ -116,7 +116,7 @@ def analyze(out: Path, modes=("dts", "dsr", "both"), **algo) -> dict[str, list]:
 SWEEP = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
 
 
-def evaluate(out: Path, n_test: int = 600, batch: int = 32, repeats: int = 3, beam: int = 0,
+def evaluate(out: Path, n_test: int = 600, batch: int = 1, repeats: int = 3, beam: int = 0,
              data_file: Path | None = None) -> dict:
     """Figs. 5.4-5.7 data into <out>/evaluate.json; entries already there are kept (resume)."""
     from dataclasses import asdict
