@@ -30,7 +30,7 @@ setup(
         "onnx", "onnxruntime", "scikit-learn", "torch==2.13.0",
         "num2words", "sacrebleu", "mlxtend",  # AxLSTM data and BLEU
     ],
-    extras_require={"test": ["pytest", "hypothesis", "foolbox==3.3.4"]},
+    extras_require={"test": ["pytest", "hypothesis", "foolbox==3.3.4", "snntorch==1.0.0"]},
     ext_modules=[NATIVE],
     entry_points={"console_scripts": ["axsim=axsim.cli:main"]},
 )

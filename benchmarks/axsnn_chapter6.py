@@ -1,0 +1,86 @@
+"""AxSNN benchmark (dissertation chapter 6): exact SNN vs AxSNN on three networks, printed as JSON.
+
+For each network (MNIST MLP 784-500-500-10, MNIST CNN, digits MLP) it trains the ANN, converts it
+from the ONNX file, runs Algorithm 2 at 0/1/2/5 accuracy points of loss on training images, then
+runs the exact SNN and every AxSNN setting on the held-out test images in one process, and reports
+spike updates, SNNAP energy, software time (ratios from the same run) and accuracy beside the
+paper's numbers (Fig. 6.4-6.6). Runs live in out/axsnn/<net> (resumable: rerun to continue); the
+summaries and figures are copied to benchmarks/results/axsnn/ and the JSON to
+benchmarks/results/axsnn_chapter6.json.
+
+    python benchmarks/axsnn_chapter6.py [--nets mnist_mlp mnist_cnn digits_mlp] [--n-test 1000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PAPER = {"updates_reduction_iso": [1.4, 5.5], "hw_energy_iso": [1.2, 3.62], "sw_energy_iso": [1.26, 3.9],
+         "energy_at_loss": {"1": 1.86, "2": 2.51, "5": 3.37}, "early_termination_mnist": 0.99}
+NETS = {"mnist_mlp": "mnist", "mnist_cnn": "mnist", "digits_mlp": "digits"}
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_net(arch: str, args) -> dict:
+    import torch
+    from sw_models.axsnn import pipeline as pl
+    from sw_models.axsnn.simulate import Config
+    torch.set_num_threads(2)
+    data, out = NETS[arch], ROOT / "out" / "axsnn" / arch
+    cfg = Config(steps=args.steps, lam=args.lam, batch=100)
+    t0 = time.time()
+    pl.train_and_export(out, data, arch, args.epochs, _log)
+    info = pl.convert(out, data, log=_log)
+    pl.search(out, data, cfg, args.losses, args.n_tune, args.points, args.ratio, _log)
+    res = pl.evaluate(out, data, cfg, args.n_test if data == "mnist" else None, _log)
+    if not (out / "trace.npz").exists():
+        pl.trace(out, data, cfg, log=_log)
+    keep = ROOT / "benchmarks" / "results" / "axsnn" / arch
+    keep.mkdir(parents=True, exist_ok=True)
+    for name in ("convert.json", "search.json", "results.json"):
+        shutil.copyfile(out / name, keep / name)
+    keys = ("accuracy", "updates", "updates_reduction", "snnap_energy_uJ", "energy_improvement", "seconds",
+            "time_improvement", "early_fraction", "mean_steps", "accuracy_loss_points")
+    return {"data": data, "sizes": info["sizes"], "synapses": info["synapses"],
+            "ann_test_accuracy": info["ann_test_accuracy"], "n_test": res["n_test"],
+            "runs": {k: {m: r[m] for m in keys} for k, r in res["runs"].items()},
+            "wall_seconds_this_call": round(time.time() - t0, 1)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nets", nargs="+", default=list(NETS), choices=list(NETS))
+    ap.add_argument("--n-test", type=int, default=1000)
+    ap.add_argument("--n-tune", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--lam", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--points", type=int, default=6)
+    ap.add_argument("--ratio", type=float, default=2.0)
+    ap.add_argument("--losses", type=float, nargs="+", default=[0, 1, 2, 5])
+    args = ap.parse_args()
+    nets = {arch: run_net(arch, args) for arch in args.nets}
+    from sw_models.axsnn.plots import make_all
+    figs = make_all([ROOT / "out" / "axsnn" / a for a in args.nets], ROOT / "benchmarks" / "results" / "axsnn")
+    report = {"benchmark": "axsnn_chapter6", "settings": vars(args), "load_average": os.getloadavg(),
+              "networks": nets, "paper": PAPER, "figures": [str(f.relative_to(ROOT)) for f in figs]}
+    text = json.dumps(report, indent=1)
+    from sw_models.empir.store import atomic_write
+    atomic_write(ROOT / "benchmarks" / "results" / "axsnn_chapter6.json", lambda tmp: Path(tmp).write_text(text))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
