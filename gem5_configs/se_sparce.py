@@ -4,6 +4,7 @@ Run by gem5 (never by plain Python):
 
     build/ARM/gem5.opt -d OUT/m5out gem5_configs/se_sparce.py --binary KERNEL.elf \
         [--sparce on|off] [--params-json params.json] [--mem simple|ddr3] [--max-insts N] \
+        [--skippable-rule issue|fetch] \
         [--output program.out] [-- ARGS...]
 
 Written against gem5 v24.0.0.1's classic configuration API (m5.objects: System, ArmMinorCPU,
@@ -48,6 +49,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--mem", choices=("simple", "ddr3"), default="simple",
                     help="simple: fixed latency of params.dram_latency cycles (as sparce_sim); "
                          "ddr3: gem5's DDR3_1600_8x8 controller model")
+    ap.add_argument("--skippable-rule", choices=("issue", "fetch"), default="issue",
+                    help="how late a skippable region may resolve true: issue (none of its instructions "
+                         "issued yet; they are dropped) or fetch (fetch still inside it, sparce_sim's rule)")
     ap.add_argument("--max-insts", type=int, default=0, help="stop after N instructions (0: run to exit)")
     ap.add_argument("--output", default="program.out", help="the program's stdout, in gem5's outdir")
     ap.add_argument("options", nargs=argparse.REMAINDER, help="arguments for the binary (after --)")
@@ -86,7 +90,7 @@ def make_fu_pool(p: SystemParams):
     return MinorFUPool(funcUnits=units)
 
 
-def make_cpu(p: SystemParams, sparce_on: bool):
+def make_cpu(p: SystemParams, sparce_on: bool, skippable_rule: str = "issue"):
     cpu = ArmMinorCPU()
     cpu.fetch1ToFetch2ForwardDelay = p.fetch1_to_fetch2_delay
     cpu.fetch1ToFetch2BackwardDelay = p.fetch1_to_fetch2_backward_delay
@@ -100,19 +104,20 @@ def make_cpu(p: SystemParams, sparce_on: bool):
     cpu.executeBranchDelay = p.branch_delay
     cpu.executeFuncUnits = make_fu_pool(p)
     cpu.branchPred = LocalBP(localPredictorSize=p.bp_entries, btb=SimpleBTB(numEntries=p.btb_entries))
-    cpu.sparce = SparceUnit(enabled=sparce_on, sasaEntries=p.sasa_entries, sprfEntries=p.sprf_entries)
+    cpu.sparce = SparceUnit(enabled=sparce_on, sasaEntries=p.sasa_entries, sprfEntries=p.sprf_entries,
+                            nullifyUnissued=skippable_rule == "issue")
     return cpu
 
 
 def build_system(p: SystemParams, binary: str, options: list[str], sparce_on: bool, mem: str,
-                 max_insts: int, output: str):
+                 max_insts: int, output: str, skippable_rule: str = "issue"):
     system = System()
     system.clk_domain = SrcClockDomain(clock=f"{p.clock_ghz}GHz", voltage_domain=VoltageDomain())
     system.mem_mode = "timing"
     system.mem_ranges = [AddrRange(MEM_SIZE)]
     system.cache_line_size = p.l1d.line_bytes
 
-    system.cpu = make_cpu(p, sparce_on)
+    system.cpu = make_cpu(p, sparce_on, skippable_rule)
     if max_insts:
         system.cpu.max_insts_any_thread = max_insts
     system.cpu.addPrivateSplitL1Caches(make_cache(p.l1i, 4), make_cache(p.l1d, 4))
@@ -150,7 +155,7 @@ def main(argv: list[str]) -> int:
     options = args.options[1:] if args.options[:1] == ["--"] else args.options
     params = load_params(args.params_json)
     build_system(params, args.binary, options, args.sparce == "on", args.mem, args.max_insts,
-                 args.output)
+                 args.output, args.skippable_rule)
     m5.instantiate()
     event = m5.simulate()
     print(f"se_sparce.py: exiting @ tick {m5.curTick()} because {event.getCause()}")

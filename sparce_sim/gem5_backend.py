@@ -9,7 +9,7 @@ gem5_configs/se_sparce.py with the parameters of gem5_configs/params.py (a JSON 
 against the numpy reference bit for bit, as `axsim run` does.
 
 gem5 itself is not part of axsim: build it with docker/Dockerfile.gem5 (gem5 v24.0.0.1 with
-isa_ext/gem5 applied) and point --gem5 or $GEM5_ROOT at it.
+isa_ext/gem5 applied) and point --gem5 or $GEM5_ROOT at it (or $GEM5 at the binary).
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from gem5_configs.params import SystemParams
 REPO = Path(__file__).resolve().parents[1]
 SE_CONFIG = REPO / "gem5_configs" / "se_sparce.py"
 GEM5_BINARY = Path("build") / "ARM" / "gem5.opt"
+GEM5_BINARIES = (GEM5_BINARY, Path("build") / "ARM" / "gem5.fast")
 PROGRAM_OUT = "program.out"
 
 
@@ -36,19 +37,22 @@ class Gem5Error(RuntimeError):
 
 
 def find_gem5(explicit: str | Path | None = None, env: dict | None = None) -> Path:
-    """The gem5 binary: --gem5 (a binary or a gem5 checkout), else $GEM5_ROOT/build/ARM/gem5.opt.
-    FileNotFoundError names every path it looked at."""
+    """The gem5 binary: --gem5 (a binary or a gem5 checkout), else $GEM5 (a binary), else
+    $GEM5_ROOT/build/ARM/gem5.opt (or gem5.fast). FileNotFoundError names every path it looked at."""
     env = os.environ if env is None else env
     candidates: list[Path] = []
     if explicit:
         path = Path(explicit)
-        candidates.append(path / GEM5_BINARY if path.is_dir() else path)
+        candidates += [path / b for b in GEM5_BINARIES] if path.is_dir() else [path]
+    elif env.get("GEM5"):
+        candidates.append(Path(env["GEM5"]))
     elif env.get("GEM5_ROOT"):
-        candidates.append(Path(env["GEM5_ROOT"]) / GEM5_BINARY)
+        candidates += [Path(env["GEM5_ROOT"]) / b for b in GEM5_BINARIES]
     else:
         raise FileNotFoundError(
-            "gem5 not found: pass --gem5 PATH (gem5.opt or a gem5 checkout) or set GEM5_ROOT to a gem5 "
-            f"tree with {GEM5_BINARY} (build one with docker/Dockerfile.gem5; see isa_ext/gem5/README.md)")
+            "gem5 not found: pass --gem5 PATH (gem5.opt/gem5.fast or a gem5 checkout), set GEM5 to the binary "
+            f"or GEM5_ROOT to a gem5 tree with {GEM5_BINARY} (build one with docker/Dockerfile.gem5; see "
+            "isa_ext/gem5/README.md)")
     for c in candidates:
         if c.is_file() and os.access(c, os.X_OK):
             return c
@@ -93,10 +97,13 @@ def bake_elf(elf: Path, inputs: dict[str, np.ndarray], out: Path, dump_output: b
 
 
 def gem5_command(gem5: Path | str, elf: Path, m5out: Path, params_json: Path, sparce: bool,
-                 mem: str = "simple", max_insts: int | None = None) -> list[str]:
+                 mem: str = "simple", max_insts: int | None = None,
+                 skippable_rule: str = "issue") -> list[str]:
     cmd = [str(gem5), "-d", str(m5out), str(SE_CONFIG), "--binary", str(elf),
            "--sparce", "on" if sparce else "off", "--params-json", str(params_json), "--mem", mem,
            "--output", PROGRAM_OUT]
+    if skippable_rule != "issue":
+        cmd += ["--skippable-rule", skippable_rule]
     if max_insts:
         cmd += ["--max-insts", str(max_insts)]
     return cmd
@@ -123,7 +130,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gem5", help="run a kernel on gem5 (SE, ArmMinorCPU + SPARCE unit) -> stats.txt")
     p.add_argument("kernel", choices=sorted(KERNELS))
     p.add_argument("--gem5", default=None, metavar="PATH",
-                   help="gem5.opt, or a gem5 checkout with build/ARM/gem5.opt (default: $GEM5_ROOT)")
+                   help="gem5.opt/gem5.fast, or a gem5 checkout with build/ARM/gem5.opt "
+                        "(default: $GEM5, then $GEM5_ROOT)")
     p.add_argument("--shape", default="small", help="shape preset: small (default) or conv4")
     for dim in ("m", "n", "k", "c", "h", "w", "oc"):
         p.add_argument(f"--{dim}", type=int)
@@ -136,6 +144,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override a system parameter (gem5_configs/params.py)")
     p.add_argument("--mem", choices=("simple", "ddr3"), default="simple",
                    help="main memory: fixed dram_latency (as sparce_sim) or gem5's DDR3 model")
+    p.add_argument("--skippable-rule", choices=("issue", "fetch"), default="issue",
+                   help="gem5 unit: a skippable region resolving true is skipped while none of its "
+                        "instructions has issued (issue, default) or only while fetch is inside it "
+                        "(fetch, sparce_sim's rule); see isa_ext/gem5/README.md")
     p.add_argument("--max-insts", type=int, default=None)
     p.add_argument("--timeout", type=float, default=None, help="seconds before gem5 is stopped")
     p.add_argument("--dry-run", action="store_true",
@@ -165,10 +177,11 @@ def cmd_gem5(args: argparse.Namespace) -> int:
     params_json = out / "params.json"
     params_json.write_text(json.dumps(params.as_dict(), indent=1))
     m5out = out / "m5out"
-    cmd = gem5_command(gem5, baked, m5out, params_json, sparce, args.mem, args.max_insts)
+    cmd = gem5_command(gem5, baked, m5out, params_json, sparce, args.mem, args.max_insts,
+                       args.skippable_rule)
     (out / "command.txt").write_text(" ".join(cmd) + "\n")
     meta = {"kernel": args.kernel, "dims": dims, "sparsity": args.sparsity, "seed": args.seed,
-            "sparce": sparce, "mem": args.mem, "command": cmd}
+            "sparce": sparce, "mem": args.mem, "skippable_rule": args.skippable_rule, "command": cmd}
     if args.dry_run:
         (out / "run.json").write_text(json.dumps(meta, indent=1))
         print(" ".join(cmd))

@@ -479,7 +479,8 @@ def test_se_config_takes_numbers_from_params(monkeypatch, tmp_path):
     assert cpu["fetch1ToFetch2ForwardDelay"] == p.fetch1_to_fetch2_delay
     assert cpu["executeBranchDelay"] == p.branch_delay
     sparce = objs["SparceUnit"][0]._attrs
-    assert sparce == {"enabled": True, "sasaEntries": p.sasa_entries, "sprfEntries": p.sprf_entries}
+    assert sparce == {"enabled": True, "sasaEntries": p.sasa_entries, "sprfEntries": p.sprf_entries,
+                      "nullifyUnissued": True}
     assert objs["LocalBP"][0]._attrs["localPredictorSize"] == p.bp_entries
     assert objs["SimpleBTB"][0]._attrs["numEntries"] == p.btb_entries
     lats = {type(o).__name__: o._attrs.get("opLat") for o in _Obj.created if type(o).__name__.startswith("MinorDefault")}
@@ -503,7 +504,8 @@ def test_se_config_reads_params_json_and_sparce_off(monkeypatch, tmp_path):
     caches, _ = _caches(objs)
     assert caches[1]._attrs["size"] == "32kB"
     assert caches[2]._attrs["tag_latency"] == 20
-    assert objs["SparceUnit"][0]._attrs == {"enabled": False, "sasaEntries": 8, "sprfEntries": 32}
+    assert objs["SparceUnit"][0]._attrs == {"enabled": False, "sasaEntries": 8, "sprfEntries": 32,
+                                            "nullifyUnissued": True}
     assert "DDR3_1600_8x8" in objs and "SimpleMemory" not in objs
 
 
@@ -566,12 +568,13 @@ def test_applier_anchors_in_real_gem5(tmp_path):
 
 
 def _axsim(argv, env=None):
+    base = {k: v for k, v in os.environ.items() if k not in ("GEM5", "GEM5_ROOT")}
     return subprocess.run([sys.executable, "-m", "sparce_sim.gem5_backend"] + argv, cwd=ROOT, text=True,
-                          capture_output=True, env={**os.environ, **(env or {})})
+                          capture_output=True, env={**base, **(env or {})})
 
 
 def test_axsim_gem5_without_gem5_is_a_clear_error(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "GEM5_ROOT"}
+    env = {k: v for k, v in os.environ.items() if k not in ("GEM5", "GEM5_ROOT")}
     r = subprocess.run([sys.executable, "-m", "sparce_sim.gem5_backend", "dot", "--out", str(tmp_path)],
                        cwd=ROOT, text=True, capture_output=True, env=env)
     assert r.returncode == 2 and "Traceback" not in r.stderr
@@ -582,6 +585,8 @@ def test_axsim_gem5_without_gem5_is_a_clear_error(tmp_path):
     assert str(missing) in r.stderr
     r = _axsim(["dot", "--out", str(tmp_path)], env={"GEM5_ROOT": str(missing)})
     assert r.returncode == 2 and str(missing / "build" / "ARM" / "gem5.opt") in r.stderr
+    r = _axsim(["dot", "--out", str(tmp_path)], env={"GEM5": str(missing / "gem5.fast")})
+    assert r.returncode == 2 and str(missing / "gem5.fast") in r.stderr
 
 
 def test_register_adds_gem5_subcommand():
@@ -603,6 +608,12 @@ def test_find_gem5(tmp_path):
     assert find_gem5(tmp_path, env={}) == binary
     assert find_gem5(binary, env={}) == binary
     assert find_gem5(None, env={"GEM5_ROOT": str(tmp_path)}) == binary
+    assert find_gem5(None, env={"GEM5": str(binary), "GEM5_ROOT": "/nonexistent"}) == binary
+    fast = tmp_path / "fast" / "build" / "ARM" / "gem5.fast"
+    fast.parent.mkdir(parents=True)
+    fast.write_text("#!/bin/sh\n")
+    fast.chmod(0o755)
+    assert find_gem5(None, env={"GEM5_ROOT": str(tmp_path / "fast")}) == fast
     with pytest.raises(FileNotFoundError, match="GEM5_ROOT"):
         find_gem5(None, env={})
 

@@ -305,18 +305,20 @@ SparceUnit::SparceStats::SparceStats(SparceUnit *unit)
       ADD_STAT(sasaLoads, statistics::units::Count::get(),
                "SASA-LD instructions executed"),
       ADD_STAT(sasaLookups, statistics::units::Count::get(),
-               "SASA table lookups (fetched PCs while loaded)"),
+               "committed instructions while a SASA table is loaded"),
       ADD_STAT(sasaHits, statistics::units::Count::get(),
-               "SASA table hits that led into their region"),
+               "SASA table hits at committed precedingPCs (and chained "
+               "regions)"),
       ADD_STAT(regionsSkipped, statistics::units::Count::get(),
                "redundant regions skipped"),
       ADD_STAT(regionsSkippable, statistics::units::Count::get(),
                "regions marked skippable (condition register update in "
                "flight)"),
       ADD_STAT(skippableResolvedTrue, statistics::units::Count::get(),
-               "skippable regions whose condition resolved true in time"),
+               "skippable regions whose condition resolved true in time "
+               "(their region skipped)"),
       ADD_STAT(instsSkipped, statistics::units::Count::get(),
-               "instructions skipped before fetch"),
+               "region instructions skipped without being fetched"),
       ADD_STAT(squashedInsts, statistics::units::Count::get(),
                "region instructions fetched, then nullified before issue "
                "when the region resolved true"),
