@@ -56,6 +56,7 @@ class Options:
     weight_sparsity: float = 0.0
     assume_no_negzero: bool = False
     ignore_annotations: bool = False      # use only `sparse` (e.g. to study another operand order)
+    include_dirs: list[Path] = field(default_factory=list)    # -I for cpp (an OpenBLAS tree's top)
 
 
 def compile_file(src: Path, out: Path, listing: Path | None = None, params: SystemParams = MINOR_DEFAULT,
@@ -66,7 +67,7 @@ def compile_file(src: Path, out: Path, listing: Path | None = None, params: Syst
     src, out = Path(src), Path(out)
     if not src.exists():
         raise FileNotFoundError(f"{src}: no such file")
-    prog = parse_program(expand(preprocess(src, opts.defines)))
+    prog = parse_program(expand(preprocess(src, opts.defines, [Path(d) for d in opts.include_dirs])))
     if opts.ignore_annotations:
         prog.sparse.clear()
     _add_cli_sparse(prog, opts.sparse)
@@ -83,7 +84,8 @@ def compile_file(src: Path, out: Path, listing: Path | None = None, params: Syst
     meta = {"source": str(src), "output": str(out), "table_size": params.sasa_entries,
             "sparsity": opts.sparsity, "returns": opts.returns or prog.returns or DEFAULT_RETURNS,
             "sparse_pointers": sorted(f"x{n}" for n in result.pointers),
-            "sparse_loads": [{"asm": prog.insts[i].asm(), "origin": str(prog.insts[i].origin)}
+            "sparse_loads": [{"asm": prog.insts[i].asm(), "origin": str(prog.insts[i].origin),
+                              **({"no_region": result.why_none[i]} if i in result.why_none else {})}
                              for i in result.sparse_loads],
             "rewrites": notes, "warnings": [str(w) for w in result.warnings]}
     data = listing_mod.build(cfg, segs, tag, meta, params.sparce_min_distance())

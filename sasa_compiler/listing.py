@@ -105,6 +105,10 @@ def report(listing: dict) -> str:
                        ("and_merged", "Entry pairs merged into one AND entry (table overflow)")):
         if listing.get(key):
             lines += ["", f"  {title}:"] + [f"    {x}" for x in listing[key]]
+    silent = [x for x in listing.get("sparse_loads", []) if "no_region" in x]
+    if silent:
+        lines += ["", f"  Sparse loads that decide no region ({len(silent)} of {len(listing['sparse_loads'])}):"]
+        lines += [f"    {x['asm']!r} at {x['origin']}: {x['no_region']}" for x in silent]
     if listing.get("zero_initialised"):
         lines += ["", "  Zeroed at entry: " + ", ".join(listing["zero_initialised"])]
     return "\n".join(lines) + "\n"

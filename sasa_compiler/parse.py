@@ -27,6 +27,11 @@ UNSUPPORTED_DIRECTIVES = {".if", ".ifdef", ".ifndef", ".ifc", ".ifnc", ".ifeq", 
                           ".ifnb", ".ifgt", ".ifge", ".iflt", ".ifle", ".else", ".elseif", ".endif",
                           ".altmacro", ".include", ".incbin", ".exitm"}
 ALIASES = {"fp": "x29", "lr": "x30", "ip0": "x16", "ip1": "x17"}
+CONDITIONS = ("eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt",
+              "le", "al", "nv")
+# GNU as accepts `ble label` for `b.le label` (OpenBLAS writes them so); `bl`/`blr` are calls, not aliases.
+BRANCH_ALIASES = {f"b{c}": f"b.{c}" for c in CONDITIONS if c != "l"}
+_SVE_REG = re.compile(r"(?<![\w.])(?:z\d{1,2}(?:\.[bhsdq])?|p\d{1,2}(?:\.[bhsdq]|/[mz]))(?![\w])", re.I)
 _SCALAR_FP = "bhsdq"
 
 
@@ -249,12 +254,28 @@ def parse_program(lines: list[SourceLine]) -> Program:
             continue
         if section not in (".text",) and not section.startswith(".text"):
             raise CompileError(sl.origin, f"instruction {word!r} outside a code section ({section})")
+        word = BRANCH_ALIASES.get(word, word)
+        _refuse_sve(word, rest, sl)
         ops = [parse_operand(o, sl.origin, aliases) for o in split_operands(rest)]
         inst = Instruction(word, ops, _resolve_text(rest, aliases), sl.origin, len(prog.insts),
                            uid=2 * len(prog.insts))
         prog.insts.append(inst)
         prog.statements.append(Statement("inst", text, sl.origin, section, inst))
     return prog
+
+
+_SVE_MNEMONICS = {"ptrue", "ptrues", "pfalse", "whilelt", "whilele", "whilelo", "whilels", "incw",
+                  "incd", "inch", "incb", "decw", "decd", "dech", "decb", "cntw", "cntd", "cnth", "cntb",
+                  "cntp", "rdvl", "addvl", "addpl", "ld1w", "ld1d", "st1w", "st1d", "ld1rw", "ld1rd",
+                  "ld1rqw", "ld1rqd", "ptest", "brka", "brkb"}
+
+
+def _refuse_sve(word: str, rest: str, sl: SourceLine) -> None:
+    """SVE (scalable vectors, predicates) is outside the SPARCE model: the SpRF tracks 32-bit lanes of
+    128-bit V registers (Fig. 4.9), so an SVE kernel is refused rather than analysed wrongly."""
+    if word.split(".")[0] in _SVE_MNEMONICS or _SVE_REG.search(rest):
+        raise CompileError(sl.origin, f"SVE instruction {word} {rest!r}: the SASA compiler handles "
+                                      "AdvSIMD (NEON) kernels only; SVE kernels (z/p registers) are not supported")
 
 
 def _resolve_text(rest: str, aliases: dict[str, str]) -> str:

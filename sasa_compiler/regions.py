@@ -29,6 +29,7 @@ from isa_ext.encoding import CondOp, SpRFOperand
 from .cfg import Cfg
 from .errors import CompileWarning
 from .parse import Mem, Reg, RegList
+from .defuse import walk_uses
 from .redundancy import (Evaluator, clear_cache, NegZeroProver, WindowResult, check_window, exit_check,
                          hard_barrier, lane_units)
 from .semantics import V0, unit_name, v_all, x_unit
@@ -105,6 +106,7 @@ class Analysis:
     regions: list[Region]
     warnings: list[CompileWarning]
     pointers: set[int]
+    why_none: dict[int, str] = field(default_factory=dict)    # sparse load -> why it yields no region
 
 
 def sparse_pointers(cfg: Cfg) -> set[int]:
@@ -124,17 +126,52 @@ def sparse_pointers(cfg: Cfg) -> set[int]:
 
 
 def find_atoms(cfg: Cfg, pointers: set[int], sparsity: float) -> tuple[list[Atom], list[int]]:
+    """SpRF atoms of the sparse loads, and of the lanes their general-register values are moved into.
+
+    The SVC checks every register write (§4.1.2), so a sparse value that travels through a general
+    register keeps its condition: OpenBLAS's Cortex-A53 kernel loads two packed floats of B with
+    `ldr x24, [pB], #16` and moves them into lanes 2-3 with `fmov v4.d[1], x24`. Proposing an atom is
+    always sound; the windows under it are still proven by `redundancy` with the lane-is-zero fact."""
     atoms: dict[tuple[str, int | None], Atom] = {}
     loads = []
+    gp_sources: set[int] = set()
     for i, inst in enumerate(cfg.prog.insts):
         mem = next((o for o in inst.operands if isinstance(o, Mem)), None)
         if cfg.eff[i].kind != "load" or mem is None or mem.base.kind != "x" or mem.base.num not in pointers:
             continue
         loads.append(i)
+        lane = next((o.lane for o in inst.operands if isinstance(o, RegList)), None)
         for r in _data_regs(inst.operands):
-            for atom in _atoms_of(r, sparsity):
+            if r.kind in ("x", "w"):
+                gp_sources.add(r.num)
+            for atom in _atoms_of(r, sparsity, lane):
                 atoms.setdefault((atom.reg, atom.lane), atom)
+    for inst in cfg.prog.insts:
+        for atom in moved_atoms(inst, gp_sources, sparsity):
+            atoms.setdefault((atom.reg, atom.lane), atom)
     return list(atoms.values()), loads
+
+
+def moved_atoms(inst, gp_sources: set[int], s: float) -> list[Atom]:
+    """Lanes written by a plain copy (`fmov v4.d[1], x24`, `ins v0.s[1], w3`, `fmov d4, x24`) of a
+    general register that a sparse load wrote."""
+    ops = inst.operands
+    if inst.mnemonic not in ("fmov", "mov", "ins") or len(ops) != 2 or not all(isinstance(o, Reg) for o in ops):
+        return []
+    dst, src = ops
+    if src.kind not in ("x", "w") or src.num not in gp_sources:
+        return []
+    if dst.kind == "v" and dst.elem and dst.elem[0] == "d" and src.kind == "x":
+        lanes = [2 * dst.elem[1], 2 * dst.elem[1] + 1]
+    elif dst.kind == "v" and dst.elem and dst.elem[0] == "s":
+        lanes = [dst.elem[1]]
+    elif dst.kind == "d" and src.kind == "x":
+        lanes = [0, 1]
+    elif dst.kind == "s" and src.kind == "w":
+        lanes = [0]
+    else:
+        return []
+    return [Atom(f"v{dst.num}", lane, s, True) for lane in lanes]
 
 
 def _data_regs(ops) -> list[Reg]:
@@ -146,15 +183,25 @@ def _data_regs(ops) -> list[Reg]:
     return out
 
 
-def _atoms_of(r: Reg, s: float) -> list[Atom]:
+def _atoms_of(r: Reg, s: float, lane: int | None = None) -> list[Atom]:
+    """SpRF atoms for a register a sparse load writes: each 32-bit lane it loads, and the whole
+    register when it loads more than one lane. Any load form: `ldr s/d/q`, `ldp`, `ld1`/`ld1r`/`ld2`
+    (whole or `{v0.s}[1]` element), and general registers (`ldr x24`, one 64-bit atom)."""
     if r.kind in ("x", "w"):
         return [Atom(f"x{r.num}", None, s, True)]
-    lanes = lane_units(r) if r.kind in ("s", "v") else None
-    if not lanes:
+    width = {"b": 0, "h": 0, "s": 1, "d": 2, "q": 4}.get(r.kind)
+    if r.kind == "v":
+        arr = r.arr or ""
+        if lane is not None:          # element load {vN.s}[k] / {vN.d}[k]
+            size = arr[-1:] or "s"
+            lanes = [lane] if size == "s" else [2 * lane, 2 * lane + 1] if size == "d" else []
+            return [Atom(f"v{r.num}", k, s, True) for k in lanes]
+        width = 2 if arr in ("2s", "1d", "8b", "4h") else 4 if arr in ("4s", "2d", "16b", "8h", "") else 0
+    if not width:
         return []
-    out = [Atom(f"v{r.num}", (u - V0) % 4, s, True) for u in lanes]
-    if len(lanes) > 1:
-        out.append(Atom(f"v{r.num}", None, s ** len(lanes), True))
+    out = [Atom(f"v{r.num}", k, s, True) for k in range(width)]
+    if width > 1:
+        out.append(Atom(f"v{r.num}", None, s ** width, True))
     return out
 
 
@@ -222,7 +269,8 @@ def analyse(cfg: Cfg, live_in: list[int], live_out: list[int], sparsity: float,
     for c in conds:
         cands += _condition_windows(cfg, live_in, c, per_atom, prover, assume_no_negzero)
     regions = _select(cfg, cands)
-    return Analysis(atoms, conds, loads, regions, warnings, pointers)
+    why = explain_loads(cfg, loads, atoms, per_atom, cands, regions)
+    return Analysis(atoms, conds, loads, regions, warnings, pointers, why)
 
 
 def _condition_windows(cfg: Cfg, live_in: list[int], c: Condition, per_atom: dict,
@@ -321,6 +369,56 @@ def _select_block(start: int, end: int, by_first: dict[int, list[Region]]) -> li
 def _relax(best: list, k: int, value: float, back: tuple) -> None:
     if value > best[k][0] + 1e-12:
         best[k] = (value, back)
+
+
+def explain_loads(cfg: Cfg, loads: list[int], atoms: list[Atom], per_atom: dict, cands: list[Region],
+                  chosen: list[Region]) -> dict[int, str]:
+    """For each sparse load that ends up deciding no region, the reason, from the analysis itself:
+    no use read the value before it was overwritten; every use writes a fresh product (`fmul` by a
+    zero gives ±0, not "unchanged"); windows were proven but each needs an accumulator that may be
+    −0 (--assume-no-negative-zero); or the regions found lost to better ones."""
+    out = {}
+    moved: dict[int, set[Atom]] = {}
+    gp = {r.num for i in loads for r in _data_regs(cfg.prog.insts[i].operands) if r.kind in ("x", "w")}
+    for inst in cfg.prog.insts:
+        for num in gp:
+            moved.setdefault(num, set()).update(moved_atoms(inst, {num}, atoms[0].prob if atoms else 0.5))
+    for i in loads:
+        units, via = 0, set()
+        for r in _data_regs(cfg.prog.insts[i].operands):
+            units |= _units_of(r)
+            if r.kind in ("x", "w"):
+                via |= {(a.reg, a.lane) for a in moved.get(r.num, ())}
+        mine = [a for a in atoms if a.facts() & units or (a.reg, a.lane) in via]
+        if any(a in r.cond.atoms for r in chosen for a in mine):
+            continue
+        uses = sorted({u for u, _ in walk_uses(cfg, i + 1, units)})
+        windows = sum(len(per_atom.get(a, {})) for a in mine)
+        cand = [r for r in cands if any(a in r.cond.atoms for a in mine)]
+        names = sorted({cfg.prog.insts[u].mnemonic for u in uses})
+        if not uses:
+            why = "no instruction reads the loaded value before it is overwritten"
+        elif cand:
+            why = (f"{len(cand)} region(s) proven, but none selected: overlapping regions of other "
+                   "conditions save more")
+        elif windows:
+            why = ("windows are redundant only if the accumulators they skip are never -0.0, which "
+                   "cannot be proven (an accumulator is first written by fmul or a load); "
+                   "--assume-no-negative-zero accepts them")
+        elif names and all(n in ("fmul", "fnmul") for n in names):
+            why = ("every use is a fresh fmul (a zero factor writes a new +-0, not 'unchanged'), and "
+                   "no consumer of those products is skippable with it")
+        else:
+            why = ("no use is provably redundant when the value is zero (uses: "
+                   + ", ".join(names[:6]) + ")")
+        out[i] = why
+    return out
+
+
+def _units_of(r: Reg) -> int:
+    from .semantics import reg_write
+    full, partial = reg_write(r)
+    return full | partial
 
 
 def _warn_unused(cfg: Cfg, pointers: set[int], loads: list[int], warnings: list) -> None:

@@ -79,12 +79,17 @@ ubfm sbfm extr csel csinc csneg csinv cset csetm cinc cinv cneg adc sbc clz rbit
 fmov fmul fadd fsub fdiv fmax fmin fmaxnm fminnm fabs fneg fsqrt fcvt fcvtzs fcvtzu fcvtns fcvtas
 scvtf ucvtf dup movi mvni fmadd fmsub fnmadd fnmsub fnmul faddp fmaxp fminp zip1 zip2 uzp1 uzp2
 trn1 trn2 ext shl ushr sshr not fcsel frintn frintz frintm frintp frinta fcvtn fcvtl xtn
-addp addv umov smov fmulx""".split())
+addp addv umov smov fmulx fmaxv fminv fmaxnmv fminnmv fmaxnmp fminnmp uaddlv saddlv umaxv uminv smaxv
+sminv fabd fcmeq fcmge fcmgt fcmle fcmlt facge facgt cmeq cmge cmgt cmhi cmhs cmle cmlt cmtst abs
+fcvtxn fcvtl2 sxtl uxtl sxtl2 uxtl2 ushll sshll ushll2 sshll2
+fcvtzs fcvtzu frecpe frecps frsqrte frsqrts fmaxnm fminnm fmov tbl tbx rev64 cnt uaddlp saddlp
+fcvtms fcvtmu fcvtps fcvtpu fcvtau fcvtnu lslv lsrv asrv rorv cls sxtx""".split())
 _FLAG_WRITE = {"adds", "subs", "ands", "bics", "negs", "adcs", "sbcs"}
 _FLAG_ONLY = {"cmp", "cmn", "tst", "fcmp", "fcmpe", "ccmp", "ccmn", "fccmp"}
 _FLAG_READ = {"csel", "csinc", "csneg", "csinv", "cset", "csetm", "cinc", "cinv", "cneg", "adc",
               "sbc", "adcs", "sbcs", "ccmp", "ccmn", "fcsel", "fccmp"}
-_ACC = {"fmla", "fmls", "mla", "mls", "movk", "bfi", "bfxil", "bfm", "ins", "sli", "sri"}
+_ACC = {"fmla", "fmls", "mla", "mls", "movk", "bfi", "bfxil", "bfm", "ins", "sli", "sri",
+        "bsl", "bit", "bif", "fcvtn2", "xtn2", "fcvtxn2"}    # these also read their destination
 _LOADS = {"ldr", "ldrb", "ldrh", "ldrsb", "ldrsh", "ldrsw", "ldur", "ldurb", "ldurh", "ldursb",
           "ldursh", "ldursw", "ldp", "ldnp", "ldpsw", "ld1", "ld1r", "ld2", "ld3", "ld4", "ldar",
           "ldxr", "ldaxr"}

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from unicorn import (UC_ARCH_ARM64, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_UNMAPPED, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
-                     UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE, UC_MODE_ARM, Uc, UcError)
+from unicorn import (UC_MEM_FETCH_PROT, UC_MEM_READ_PROT, UC_MEM_WRITE_PROT, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, UC_ARCH_ARM64, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_UNMAPPED, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
+                     UC_HOOK_MEM_PROT, UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE, UC_MODE_ARM, Uc, UcError)
 from unicorn import arm64_const as A
 
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
@@ -104,7 +104,7 @@ class Engine:
 
     # ---- memory and symbols
     def _map_program(self) -> None:
-        map_program(self.uc, self.program)
+        self.guest = map_program(self.uc, self.program)
 
     def write_symbol(self, name: str, array: np.ndarray) -> None:
         sym = self.program.symbol(name)
@@ -126,6 +126,7 @@ class Engine:
         uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
                     lambda _uc, _acc, addr, size, _v, _d: mem.append((addr, size)))
         uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
+        uc.hook_add(UC_HOOK_MEM_PROT, self._on_unmapped)
         uc.hook_add(UC_HOOK_INTR, self._on_intr)
         for pc in self._prefetch_pcs():
             uc.hook_add(UC_HOOK_CODE, self._on_prefetch, begin=pc, end=pc)
@@ -214,9 +215,7 @@ class Engine:
         self._prefetch.append((base + si.prefetch_disp) & (1 << 64) - 1)
 
     def _on_unmapped(self, uc, access, addr, size, _value, _data) -> bool:
-        kind = {UC_MEM_FETCH_UNMAPPED: "fetch from", UC_MEM_READ_UNMAPPED: "read from",
-                UC_MEM_WRITE_UNMAPPED: "write to"}.get(access, "access to")
-        self._fault_addr = (addr, size, kind)
+        self._fault_addr = (addr, size, fault_kind(access))
         return False
 
     def _on_intr(self, uc, intno: int, _data) -> None:
@@ -245,13 +244,12 @@ class Engine:
 
     # ---- syscalls
     def _syscall(self, pc: int) -> None:
-        out = bytearray()
         try:
-            code = syscalls.emulate(self.uc, out)
+            code = self.guest.emulate(self.uc)
         except syscalls.SyscallError as exc:
             self._fail(pc, str(exc))
             return
-        self.info.stdout += bytes(out)
+        self.info.stdout = bytes(self.guest.stdout)
         if code is not None:
             self.info.exit_code = code
             self._exited = True
@@ -346,7 +344,7 @@ class Engine:
             op_classes=op_class_counts(st.by_pc, lambda pc: self.decoder.decode(pc, b"").op_class),
             l1i=replace(c.l1i.stats), l1d=replace(c.l1d.stats), l2=replace(c.l2.stats),
             sparce=replace(self.info.sparce, skips_by_pc=dict(self.info.sparce.skips_by_pc)),
-            exit_code=self.info.exit_code, stdout=self.info.stdout,
+            exit_code=self.info.exit_code, stdout=self.info.stdout, stderr=bytes(self.guest.stderr),
             host_seconds=self.info.host_seconds, profile_cycles=dict(self.profile_cycles),
             profile_insts=dict(self.profile_insts))
 
@@ -356,7 +354,7 @@ class Engine:
         pc = self.uc.reg_read(A.UC_ARM64_REG_PC)
         if self._fault_addr is not None:
             addr, size, kind = self._fault_addr
-            cause = f"{kind} unmapped address {addr:#x} ({size} bytes)"
+            cause = f"{kind} address {addr:#x} ({size} bytes)"
         else:
             cause = f"CPU fault: {exc}"
         return SimulationError(pc, cause, str(self.program.path))
@@ -380,17 +378,59 @@ def load_sasa_table(uc: Uc, table: SasaTable, params: SystemParams, rn: int, siz
     return None
 
 
-def map_program(uc: Uc, program: Program) -> None:
-    """Map and fill the program's segments and a stack; point SP at it."""
-    pages: set[int] = set()
+def fault_kind(access: int) -> str:
+    """How a unicorn memory fault reads in a message ("write to read-only", "read from unmapped"...)."""
+    return {UC_MEM_FETCH_UNMAPPED: "fetch from unmapped", UC_MEM_READ_UNMAPPED: "read from unmapped",
+            UC_MEM_WRITE_UNMAPPED: "write to unmapped", UC_MEM_WRITE_PROT: "write to read-only",
+            UC_MEM_READ_PROT: "read from unreadable", UC_MEM_FETCH_PROT: "fetch from non-executable",
+            }.get(access, "access to unmapped")
+
+
+def map_program(uc: Uc, program: Program) -> syscalls.GuestOS:
+    """Map and fill the program's segments with their ELF permissions (a page shared by two segments
+    gets both), map a stack and lay out Linux's initial process stack on it (argc, argv, envp, auxv),
+    and point SP at it. Returns the run's emulated kernel state (program break after the segments).
+
+    SP stays at STACK_TOP - 256, where it always was (the kernels' timing does not move): argc, argv,
+    envp, the auxiliary vector (AT_PHDR/PHENT/PHNUM/PAGESZ/ENTRY/HWCAP/RANDOM/EXECFN ...), 16 random
+    bytes and argv[0] (the file name, cut to 31 bytes) fit in those 256 bytes."""
+    perms: dict[int, int] = {}
     for seg in program.segments:
-        pages.update(range(seg.vaddr // PAGE, (seg.vaddr + seg.memsz + PAGE - 1) // PAGE))
-    for start, count in _runs(sorted(pages)):
+        for page in range(seg.vaddr // PAGE, (seg.vaddr + seg.memsz + PAGE - 1) // PAGE):
+            perms[page] = perms.get(page, 0) | _uc_perms(seg.flags)
+    for start, count in _runs(sorted(perms)):
         uc.mem_map(start * PAGE, count * PAGE)
     for seg in program.segments:
         uc.mem_write(seg.vaddr, seg.data)
-    uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE)
-    uc.reg_write(A.UC_ARM64_REG_SP, STACK_TOP - 256)
+    for page, prot in perms.items():
+        uc.mem_protect(page * PAGE, PAGE, prot)
+    uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE, UC_PROT_READ | UC_PROT_WRITE)
+    guest = syscalls.GuestOS.for_segments(str(program.path.resolve()),
+                                          [s.vaddr + s.memsz for s in program.segments])
+    sp = STACK_TOP - 256
+    uc.mem_write(sp, _initial_stack(program, sp, guest))
+    uc.reg_write(A.UC_ARM64_REG_SP, sp)
+    return guest
+
+
+def _uc_perms(flags: int) -> int:
+    """ELF p_flags (X=1, W=2, R=4) -> unicorn UC_PROT_* (R=1, W=2, X=4)."""
+    return ((UC_PROT_READ if flags & 4 else 0) | (UC_PROT_WRITE if flags & 2 else 0)
+            | (UC_PROT_EXEC if flags & 1 else 0))
+
+
+_HWCAP_FP_ASIMD = 0x3
+
+
+def _initial_stack(program: Program, sp: int, guest: syscalls.GuestOS) -> bytes:
+    """256 bytes at sp: argc=1, argv[0], NULL, envp NULL, auxv, AT_RANDOM bytes, argv[0]'s text."""
+    random_at, name_at = sp + 208, sp + 224
+    auxv = [(3, program.phdr), (4, program.phent), (5, program.phnum), (6, PAGE), (9, program.entry),
+            (16, _HWCAP_FP_ASIMD), (23, 0), (25, random_at), (31, name_at), (11, 0), (0, 0)]
+    words = [1, name_at, 0, 0] + [v for pair in auxv for v in pair]
+    head = b"".join(w.to_bytes(8, "little") for w in words)
+    name = program.path.name.encode()[:31]
+    return head.ljust(208, b"\0") + guest.random_bytes(16) + name.ljust(32, b"\0")
 
 
 def _runs(pages: list[int]):

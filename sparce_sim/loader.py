@@ -39,6 +39,9 @@ class Program:
     entry: int
     segments: list[Segment]
     symbols: dict[str, Symbol]
+    phdr: int = 0            # address of the program headers in memory (AT_PHDR), 0 if not loaded
+    phent: int = 56
+    phnum: int = 0
 
     def symbol(self, name: str) -> Symbol:
         if name not in self.symbols:
@@ -61,6 +64,8 @@ def load_elf(path: str | Path) -> Program:
                         for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD"]
             symbols = _symbols(elf)
             entry = elf.header["e_entry"]
+            phdr = _phdr_address(elf)
+            phent, phnum = elf.header["e_phentsize"], elf.header["e_phnum"]
     except ELFError as exc:
         raise LoadError(f"{path}: corrupt ELF ({exc})") from None
     except (ValueError, OSError) as exc:
@@ -69,7 +74,19 @@ def load_elf(path: str | Path) -> Program:
         raise LoadError(f"{path}: corrupt ELF ({exc})") from None
     if not segments:
         raise LoadError(f"{path}: no loadable segments")
-    return Program(path, entry, segments, symbols)
+    return Program(path, entry, segments, symbols, phdr, phent, phnum)
+
+
+def _phdr_address(elf: ELFFile) -> int:
+    """Where the program headers are in memory: PT_PHDR, else the load segment holding e_phoff."""
+    off = elf.header["e_phoff"]
+    for seg in elf.iter_segments():
+        if seg["p_type"] == "PT_PHDR":
+            return seg["p_vaddr"]
+    for seg in elf.iter_segments():
+        if seg["p_type"] == "PT_LOAD" and seg["p_offset"] <= off < seg["p_offset"] + seg["p_filesz"]:
+            return seg["p_vaddr"] + off - seg["p_offset"]
+    return 0
 
 
 def _check_header(path: Path, elf: ELFFile) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
-from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
+from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_PROT, UC_HOOK_MEM_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
                      UC_MEM_WRITE_UNMAPPED, UC_MODE_ARM, Uc, UcError)
 from unicorn import arm64_const as A
 
@@ -24,7 +24,7 @@ from isa_ext.encoding import SasaError, decode_sasa_ld
 from . import syscalls
 from .cache import CacheStats
 from .decode import Decoder, DecodeError, StaticInst, uc_reg
-from .engine import DEFAULT_MAX_INSTS, SimulationError, limit_message, load_sasa_table, map_program
+from .engine import DEFAULT_MAX_INSTS, SimulationError, fault_kind, limit_message, load_sasa_table, map_program
 from .loader import Program
 from .snapshot import RunSnapshot, op_class_counts
 from .sparce import SasaTable, SparceStats
@@ -83,15 +83,15 @@ class NativeEngine:
         self.profile = profile
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         self.uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, 3 << 20)   # enable FP/SIMD at EL0/1
-        map_program(self.uc, program)
+        self.guest = map_program(self.uc, program)
         self.decoder = Decoder(params)
         self.table = SasaTable(params.sasa_entries, params.sprf_entries)
         self._fault_addr: tuple[int, int, str] | None = None
         self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
+        self.uc.hook_add(UC_HOOK_MEM_PROT, self._on_unmapped)          # ELF permissions (e.g. .text)
         self._core = _native.Core(self._config(), self._decode)
         self._core.set_profile([(program.symbol(n).addr, program.symbol(n).addr + program.symbol(n).size)
                                 for n in profile])
-        self._stdout = bytearray()
         self._exit_code = 0
         self._decode_error: str = ""
 
@@ -138,9 +138,7 @@ class NativeEngine:
             raise DecodeError("instruction fetch from unmapped memory") from None
 
     def _on_unmapped(self, uc, access, addr, size, _value, _data) -> bool:
-        kind = {UC_MEM_FETCH_UNMAPPED: "fetch from", UC_MEM_READ_UNMAPPED: "read from",
-                UC_MEM_WRITE_UNMAPPED: "write to"}.get(access, "access to")
-        self._fault_addr = (addr, size, kind)
+        self._fault_addr = (addr, size, fault_kind(access))
         return False
 
     # ---- run
@@ -164,7 +162,7 @@ class NativeEngine:
 
     def _syscall(self, pc: int) -> int | None:
         try:
-            return syscalls.emulate(self.uc, self._stdout)
+            return self.guest.emulate(self.uc)
         except syscalls.SyscallError as exc:
             raise SimulationError(pc - 4, str(exc), str(self.program.path)) from None
 
@@ -209,7 +207,7 @@ class NativeEngine:
         pc = self.uc.reg_read(A.UC_ARM64_REG_PC)
         if self._fault_addr is not None:
             addr, size, kind = self._fault_addr
-            return SimulationError(pc, f"{kind} unmapped address {addr:#x} ({size} bytes)", path)
+            return SimulationError(pc, f"{kind} address {addr:#x} ({size} bytes)", path)
         if stop == _native.STOP_UC_ERROR:
             return SimulationError(pc, f"CPU fault: {UcError(code)}", path)
         return SimulationError(pc, "execution stopped without exit()", path)
@@ -228,7 +226,7 @@ class NativeEngine:
             loads=d["loads"], stores=d["stores"], prefetches=d["prefetches"], by_pc=by_pc,
             op_classes=op_class_counts(by_pc, lambda pc: self.decoder.decode(pc, b"").op_class),
             l1i=CacheStats(**d["l1i"]), l1d=CacheStats(**d["l1d"]), l2=CacheStats(**d["l2"]),
-            sparce=sparce, exit_code=self._exit_code, stdout=bytes(self._stdout),
+            sparce=sparce, exit_code=self._exit_code, stdout=bytes(self.guest.stdout), stderr=bytes(self.guest.stderr),
             host_seconds=d["host_seconds"],
             profile_cycles={n: c for n, (c, _) in zip(self.profile, d["profile"])},
             profile_insts={n: i for n, (_, i) in zip(self.profile, d["profile"])})

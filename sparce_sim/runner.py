@@ -26,6 +26,7 @@ class SimResult:
     skips_by_pc: dict[int, int] = field(default_factory=dict)
     stdout: bytes = b""
     exit_code: int = 0
+    stderr: bytes = b""
 
     def json_extra(self) -> dict:
         return {"sparce_skips_by_preceding_pc": {f"{pc:#x}": n for pc, n in sorted(self.skips_by_pc.items())}}
@@ -62,4 +63,5 @@ def simulate(elf: str | Path, inputs: dict[str, np.ndarray] | None = None,
         result[name] = np.frombuffer(sim.read_symbol(name, nbytes), dtype=dtype).reshape(shape).copy()
     snap = sim.snapshot()
     values, desc = collect(snap)
-    return SimResult(result, values, desc, dict(snap.sparce.skips_by_pc), snap.stdout, snap.exit_code)
+    return SimResult(result, values, desc, dict(snap.sparce.skips_by_pc), snap.stdout, snap.exit_code,
+                     snap.stderr)

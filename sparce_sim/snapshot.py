@@ -33,6 +33,7 @@ class RunSnapshot:
     sparce: SparceStats
     exit_code: int = 0
     stdout: bytes = b""
+    stderr: bytes = b""
     host_seconds: float = 0.0
     profile_cycles: dict[str, int] = field(default_factory=dict)
     profile_insts: dict[str, int] = field(default_factory=dict)
