@@ -174,3 +174,22 @@ def test_bad_settings_are_refused():
         simulate(snn, x[:0], Config())
     with pytest.raises(ValueError, match="thresholds"):
         simulate(snn, x, Config(thresholds=(1.0, -1.0, 0, 0)))
+
+
+def test_algorithm2_respects_the_constraint_and_ranks_by_energy_per_quality():
+    from sw_models.axsnn.search import algorithm2, grid
+    calls = []
+
+    def evaluate(n):  # layer 0 saves much energy at little quality; layer 1 the reverse
+        calls.append(n)
+        return 100 - 10 * n[0] - 2 * n[1] + (30 if n[0] >= 3 else 0), 1.0 - 0.01 * n[0] - 0.05 * n[1]
+
+    best, path = algorithm2(evaluate, 2, 5, q_min=0.95)
+    assert all(p["Q"] >= 0.95 for p in path)
+    # (1,0) beats (0,1) on E/Q; (2,1) breaks the constraint, so the costlier (3,0) is committed
+    assert [p["notches"] for p in path] == [[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]]
+    assert best == (2, 0)  # the least-energy committed point
+    assert (4, 1) in calls and (0, 1) in calls
+    assert grid(8.0, 3, 2.0) == [0.0, 2.0, 4.0, 8.0]
+    with pytest.raises(ValueError):
+        grid(1.0, 0, 2.0)

@@ -56,18 +56,21 @@ def fig6_5(results: dict[str, dict], path: Path) -> Path:
 
 
 def fig6_6(trace_path: Path, path: Path) -> Path:
-    """Levels (colour = alpha, white = alpha 0 or stopped) of every neuron per step, easy vs hard."""
+    """Levels (colour = alpha, white = alpha 0, grey = stopped) of every neuron per step, easy vs hard."""
     plt = _plt()
     with np.load(trace_path) as f:
         data, levels = {k: f[k] for k in f.files}, f["levels"]
     fig, axes = plt.subplots(2, 2, figsize=(9, 6), gridspec_kw={"width_ratios": [4, 1]})
     for row, tag in enumerate(("easy", "hard")):
         layers = sorted(k for k in data if k.startswith(f"{tag}_layer"))
-        alpha = [np.where(data[k] < 0, 0.0, levels[np.clip(data[k], 0, None)]) for k in layers]
+        alpha = [np.ma.masked_less(np.where(data[k] < 0, -1.0, levels[np.clip(data[k], 0, None)]), 0)
+                 for k in layers]
         i, label, pred, stop = data[f"{tag}_info"]
-        for col, mat in enumerate((np.concatenate(alpha, axis=1), alpha[-1])):
+        cmap = plt.get_cmap("Reds").copy()
+        cmap.set_bad("0.8")  # grey: the input has terminated
+        for col, mat in enumerate((np.ma.concatenate(alpha, axis=1), alpha[-1])):
             ax = axes[row, col]
-            ax.imshow(mat.T, aspect="auto", cmap="Reds", vmin=0, vmax=1, interpolation="nearest")
+            ax.imshow(mat.T, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
             ax.set_xlabel("time step")
             ax.set_ylabel("neuron" if col == 0 else "output neuron (class)")
         axes[row, 0].set_title(f"{tag} input #{i} (label {label}): all neurons, stops at step {stop}")

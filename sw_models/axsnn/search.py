@@ -7,7 +7,9 @@ lowering thresholds only raises quality and the loop as printed either stops at 
 trades anything: the same direction slip as Algorithm 1. We implement the evident intent: start
 exact (every threshold 0), and in each round tentatively move each layer one notch *more*
 approximate, evaluate energy E and quality Q on the training data, commit the move with the least
-E/Q among those that still meet Q >= constraint, and stop when none does.
+E/Q among those that still meet Q >= constraint, and stop when none does. Line 8 commits a move
+even when it costs energy (the least-bad one), so the answer is the committed point of least E
+(every committed point meets the constraint), not merely the last one.
 
 Thresholds move on a per-layer grid [0, FOM_max * r^-(n-1), ..., FOM_max * r^-1, FOM_max]
 (FOM_max = max SpikeSig of the layer, i.e. SpikeProb = 1, line 2). The grid is geometric rather
@@ -31,7 +33,7 @@ def grid(fom_max: float, points: int, ratio: float) -> list[float]:
 
 def algorithm2(evaluate: Evaluate, n_layers: int, n_notches: int, q_min: float,
                log: Callable[[str], None] = lambda m: None) -> tuple[tuple[int, ...], list[dict]]:
-    """Greedy search; returns the committed notch per layer and the committed path."""
+    """Greedy search; returns the least-energy committed notches per layer and the committed path."""
     cur = (0,) * n_layers
     e, q = evaluate(cur)
     path = [{"notches": list(cur), "E": e, "Q": q}]
@@ -45,7 +47,8 @@ def algorithm2(evaluate: Evaluate, n_layers: int, n_notches: int, q_min: float,
             if q >= q_min:
                 moves.append((e / q if q > 0 else np.inf, nxt, e, q))
         if not moves:
-            return cur, path
+            best = min(path, key=lambda p: p["E"])
+            return tuple(best["notches"]), path
         _, cur, e, q = min(moves, key=lambda m: m[0])
         path.append({"notches": list(cur), "E": e, "Q": q})
         log(f"commit {cur}: E {e:.4g}, Q {q:.4f}")

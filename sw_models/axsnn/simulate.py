@@ -3,8 +3,8 @@
 Time-stepped and event-driven: in every step, each spike of layer l-1 walks its fan-out list and
 adds its weights to layer l's potentials in the same step (eq. 3.4 uses A_j(t), not A_j(t-1)). The
 unit of work is one spike-triggered synaptic update; only the updates that are performed are
-gathered and summed (np.bincount over the survivors), so skipped updates are really not done, and
-`updates` counts exactly the additions made. A neuron spikes when V >= threshold and is reset to
+gathered and summed (scipy's CSR-to-dense accumulation over the survivors), so skipped updates are
+really not done, and `updates` counts exactly the additions made. A neuron spikes when V >= threshold and is reset to
 the reset value; leak is subtracted every step from neurons that are not at alpha = 0.
 
 AxSNN (§6.1). Every neuron has a level alpha in `levels` (default 1, .5, .25, .125, 0). A spiking
@@ -14,7 +14,9 @@ synapse must be active at both ends: §6.1.1 says the spiker updates only its ac
 neuron's potential is updated only by its active fan-in). Synapses read but refused by the target
 are counted in `checks` (all synapses read) but not in `updates`. `fanin_check=False` is the
 other reading (only the spiker's alpha cuts, as SNNAP's magnitude-sorted weight memory does "with
-no overhead"; a target at alpha = 0 still takes nothing). Every lambda steps the controller computes for each neuron
+no overhead"; a target at alpha = 0 still takes nothing).
+
+Every lambda steps the controller computes for each neuron
     SpikeRate = spikes in the last lambda steps / lambda  (the window since the last invocation:
                 the controller has no older state, and the level decided now governs the next lambda)
     SpikeProb = min(1, SpikeRate / max(eps, (Th - V) / (Th - Reset)))   (eq. 6.1; V >= Th cannot
@@ -26,6 +28,8 @@ alpha, §6.1.3), else 0. alpha = 0 is absorbing: the neuron is removed and never
 A layer with T_l = 0 is exact and costs the controller nothing. With early termination an input
 stops as soon as at most one output neuron is not at alpha = 0, and takes that neuron's class.
 Otherwise the class is the output with most spikes (ties broken by the membrane potential).
+Inputs are rate coded (Poisson or deterministic); images run in batches that share the numpy
+calls but keep separate state and counts, and an image that terminates leaves its batch.
 """
 from __future__ import annotations
 
