@@ -178,6 +178,27 @@ def run_gem5_live(gem5: Path, elf: Path, sparce: bool, out: Path) -> tuple[dict,
     return last_dump(parse_stats(stats)), raw.read_bytes() if raw.is_file() else b"", cmd
 
 
+def detail(g: dict[str, float], rec: dict) -> dict[str, float | None]:
+    """gem5 figures that explain where sparce_sim parts from it (see notes/issue16.md)."""
+    clock = g.get("system.clk_domain.clock", 1000.0)        # ticks per cycle
+    taken = g.get("system.cpu.branchPred.condPredictedTaken", 0.0)
+    lat = g.get("system.cpu.dcache.demandAvgMissLatency::total")
+    l2lat = g.get("system.l2.demandAvgMissLatency::total")
+    return {
+        "l1d_mshr_hits": g.get("system.cpu.dcache.overallMshrHits::total", 0.0),
+        "l1d_mshr_misses": g.get("system.cpu.dcache.overallMshrMisses::total", 0.0),
+        "l1d_soft_prefetch_accesses": g.get("system.cpu.dcache.SoftPFReq.accesses::total", 0.0),
+        "l1d_write_accesses": g.get("system.cpu.dcache.WriteReq.accesses::total", 0.0),
+        "l1d_avg_miss_latency_cycles": round(lat / clock, 1) if lat else None,
+        "l2_avg_miss_latency_cycles": round(l2lat / clock, 1) if l2lat else None,
+        "cond_predicted": g.get("system.cpu.branchPred.condPredicted", 0.0),
+        "cond_predicted_taken": taken,
+        "discarded_ops": g.get("system.cpu.executeStats0.numDiscardedOps", 0.0),
+        "l1i_extra_accesses_per_taken_branch":
+            round((rec["gem5"]["l1i_accesses"] - rec["sparce_sim"]["l1i_accesses"]) / taken, 3) if taken else None,
+    }
+
+
 def ratios(ours: dict, ref: dict) -> dict[str, float | None]:
     out = {}
     for k, v in ref.items():
@@ -207,6 +228,7 @@ def evaluate(case: Case, work: Path, gem5: Path | None) -> dict:
     for k in GEM5_ONLY:
         rec["sparce_sim"].pop(k, None)
     rec["ratio"] = ratios(rec["sparce_sim"], rec["gem5"])
+    rec["gem5_detail"] = detail(stored, rec)
     if gem5 is not None:
         live, live_out, cmd = run_gem5_live(gem5, elf, case.sparce, work / ("gem5_" + case.name.replace("/", "_")))
         rec["gem5_live"] = pick(live, case.sparce)
