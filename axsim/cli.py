@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "network": ("sparce_sim.cli", "per-layer SPARCE on an ONNX CNN, im2col + sgemm (Figs. 4.10/4.12)"),
     "gem5": ("sparce_sim.gem5_backend", "run a kernel on gem5 (SE, ArmMinorCPU + SPARCE unit)"),
     "compile": ("sasa_compiler.cli", "SASA compiler: annotated AArch64 kernel -> SPARCE kernel"),
+    "openblas": ("sparce_jobs.cli", "SPARCE libopenblas from OpenBLAS's own source (build)"),
     "stats": ("analysis.cli", "parse / compare gem5-format stats.txt files"),
     "compress": ("sw_models.compression.cli", "CSC / Smap / cSmap sparse formats (ch. 7)"),
     "empir": ("sw_models.empir.cli", "EMPIR: ensembles of mixed-precision models (ch. 8)"),

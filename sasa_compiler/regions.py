@@ -395,7 +395,8 @@ def explain_loads(cfg: Cfg, loads: list[int], atoms: list[Atom], per_atom: dict,
         uses = sorted({u for u, _ in walk_uses(cfg, i + 1, units)})
         windows = sum(len(per_atom.get(a, {})) for a in mine)
         cand = [r for r in cands if any(a in r.cond.atoms for a in mine)]
-        names = sorted({cfg.prog.insts[u].mnemonic for u in uses})
+        names = sorted({cfg.prog.insts[u].mnemonic for u in uses
+                        if cfg.eff[u].kind not in ("ret", "branch", "call", "svc")})
         if not uses:
             why = "no instruction reads the loaded value before it is overwritten"
         elif cand:

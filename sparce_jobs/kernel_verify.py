@@ -42,6 +42,10 @@ class AbiError(ValueError):
     """The signature cannot be parsed or does not match the kernel."""
 
 
+class VerifyError(ValueError):
+    """The kernel does not assemble with its driver, or the original fails under qemu."""
+
+
 @dataclass
 class Param:
     name: str
@@ -153,10 +157,15 @@ def driver_source(sig: Signature, inputs: dict[str, np.ndarray]) -> str:
             words = inputs[p.name].view(np.uint32 if width == 8 else np.uint64)
             body = ",".join(f"0x{int(w):x}" for w in words)
             lines.append(f"static {utype} {p.name}_bits[{len(words)}] __attribute__((aligned(64))) = {{{body}}};")
+    lines.append("static char hexbuf[1 << 16];")
     lines.append("static void dump(const char *name, const void *p, size_t bytes) {")
-    lines.append("  const unsigned char *b = p; printf(\"%s\", name);")
-    lines.append("  for (size_t i = 0; i < bytes; i++) printf(\"%s%02x\", i % 32 ? \"\" : \"\\n\", b[i]);")
-    lines.append("  printf(\"\\n\"); }")
+    lines.append("  const unsigned char *b = p; size_t n = 0; fputs(name, stdout);")
+    lines.append("  for (size_t i = 0; i < bytes; i++) {")
+    lines.append("    if (i % 32 == 0) hexbuf[n++] = '\\n';")
+    lines.append("    hexbuf[n++] = \"0123456789abcdef\"[b[i] >> 4]; hexbuf[n++] = \"0123456789abcdef\"[b[i] & 15];")
+    lines.append("    if (n > sizeof hexbuf - 8) { fwrite(hexbuf, 1, n, stdout); n = 0; }")
+    lines.append("  }")
+    lines.append("  hexbuf[n++] = '\\n'; fwrite(hexbuf, 1, n, stdout); }")
     lines.append("int main(void) {")
     scal = sig.scalars()
     args = [f"({p.ctype} *){p.name}_bits" if p.pointer else f"({p.ctype}){_c_literal(scal[p.name], p.ctype)}"
@@ -218,16 +227,16 @@ def build_driver(sig: Signature, inputs: dict[str, np.ndarray], kernel_s: Path, 
         msg = "\n".join(proc.stderr.strip().splitlines()[-6:])
         if "undefined reference" in proc.stderr:
             raise AbiError(f"{kernel_s}: the kernel does not define {sig.name!r} (link: {msg})")
-        raise RuntimeError(f"{kernel_s}: the kernel and its driver do not build:\n{msg}")
+        raise VerifyError(f"{kernel_s}: the kernel and its driver do not build:\n{msg}")
     return out
 
 
 def run_qemu(elf: Path, timeout: float = 120) -> bytes:
     if shutil.which(QEMU) is None:
-        raise RuntimeError(f"{QEMU} not found: install qemu-user")
+        raise VerifyError(f"{QEMU} not found: install qemu-user")
     proc = subprocess.run([QEMU, str(elf)], capture_output=True, timeout=timeout)
     if proc.returncode != 0:
-        raise RuntimeError(f"{elf}: the original kernel fails under qemu-aarch64 (exit {proc.returncode}): "
+        raise VerifyError(f"{elf}: the original kernel fails under qemu-aarch64 (exit {proc.returncode}): "
                            f"{proc.stderr.decode(errors='replace').strip()[-300:]}")
     return proc.stdout
 

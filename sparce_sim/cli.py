@@ -104,10 +104,24 @@ def _run_elf(args, params) -> int:
     result = simulate(Path(args.target), sparce=args.sparce != "off", params=params,
                       max_insts=args.max_insts, engine=args.engine)
     write_outputs(args.out, result.stats, result.descriptions, result.json_extra())
+    _save_guest_output(args.out, result.stdout, result.stderr)
     if result.stdout:
         sys.stdout.write(result.stdout.decode(errors="replace"))
+    if result.stderr:
+        sys.stderr.write(result.stderr.decode(errors="replace"))
     _summary(args.target, result.stats, None)
+    print(f"  guest output saved as {args.out / 'simout'} and {args.out / 'simerr'}; exit code {result.exit_code}")
     return result.exit_code
+
+
+def _save_guest_output(out: Path, stdout: bytes, stderr: bytes) -> None:
+    """The program's stdout and stderr beside stats.txt, as gem5 SE writes simout/simerr."""
+    import os
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in (("simout", stdout), ("simerr", stderr)):
+        tmp = out / f".{name}.partial"
+        tmp.write_bytes(data)
+        os.replace(tmp, out / name)
 
 
 def _run_kernel(args, params) -> int:

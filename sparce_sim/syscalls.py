@@ -217,6 +217,25 @@ class GuestOS:
         uc.mem_map(start, size, _uc_perms(prot))
         return start
 
+    def _sys_mremap(self, uc, addr, old_len, new_len, flags, *_):
+        """Shrink in place, or (MREMAP_MAYMOVE) move to a fresh mapping: glibc's realloc of big blocks."""
+        old = (old_len + PAGE - 1) & ~(PAGE - 1)
+        new = (new_len + PAGE - 1) & ~(PAGE - 1)
+        if addr & (PAGE - 1) or new == 0:
+            return -EINVAL
+        if new <= old:
+            self._unmap(uc, addr + new, old - new)
+            return addr
+        if not flags & 1:
+            return -ENOMEM
+        perms = next((p for b, e, p in uc.mem_regions() if b <= addr <= e), PROT_READ | PROT_WRITE)
+        start = self._sys_mmap(uc, 0, new, perms, MAP_ANONYMOUS, -1 & (1 << 64) - 1, 0)
+        if start < 0:
+            return start
+        uc.mem_write(start, bytes(uc.mem_read(addr, old)))
+        self._unmap(uc, addr, old)
+        return start
+
     def _sys_munmap(self, uc, addr, length, *_):
         if addr & (PAGE - 1):
             return -EINVAL
