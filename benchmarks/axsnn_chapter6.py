@@ -9,6 +9,7 @@ summaries and figures are copied to benchmarks/results/axsnn/ and the JSON to
 benchmarks/results/axsnn_chapter6.json.
 
     python benchmarks/axsnn_chapter6.py [--nets mnist_mlp mnist_cnn digits_mlp] [--n-test 1000]
+                                        [--n-tune 200] [--suffix _tune500]
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def run_net(arch: str, args) -> dict:
     from sw_models.axsnn import pipeline as pl
     from sw_models.axsnn.simulate import Config
     torch.set_num_threads(2)
-    data, out = NETS[arch], ROOT / "out" / "axsnn" / arch
+    data, out = NETS[arch], ROOT / "out" / "axsnn" / (arch + args.suffix)
     cfg = Config(steps=args.steps, lam=args.lam, batch=100)
     t0 = time.time()
     pl.train_and_export(out, data, arch, args.epochs, _log)
@@ -47,7 +48,7 @@ def run_net(arch: str, args) -> dict:
                       timing_images=args.timing_images, timing_repeats=3)
     if not (out / "trace.npz").exists():
         pl.trace(out, data, cfg, log=_log)
-    keep = ROOT / "benchmarks" / "results" / "axsnn" / arch
+    keep = ROOT / "benchmarks" / "results" / "axsnn" / (arch + args.suffix)
     keep.mkdir(parents=True, exist_ok=True)
     for name in ("convert.json", "search.json", "results.json"):
         shutil.copyfile(out / name, keep / name)
@@ -73,15 +74,18 @@ def main() -> int:
     ap.add_argument("--points", type=int, default=6)
     ap.add_argument("--ratio", type=float, default=2.0)
     ap.add_argument("--losses", type=float, nargs="+", default=[0, 1, 2, 5])
+    ap.add_argument("--suffix", default="", help="run variant: out/axsnn/<net><suffix>, results too")
     args = ap.parse_args()
     nets = {arch: run_net(arch, args) for arch in args.nets}
     from sw_models.axsnn.plots import make_all
-    figs = make_all([ROOT / "out" / "axsnn" / a for a in args.nets], ROOT / "benchmarks" / "results" / "axsnn")
+    figs = make_all([ROOT / "out" / "axsnn" / (a + args.suffix) for a in args.nets],
+                    ROOT / "benchmarks" / "results" / ("axsnn" + args.suffix))
     report = {"benchmark": "axsnn_chapter6", "settings": vars(args), "load_average": os.getloadavg(),
               "networks": nets, "paper": PAPER, "figures": [str(f.relative_to(ROOT)) for f in figs]}
     text = json.dumps(report, indent=1)
     from sw_models.empir.store import atomic_write
-    atomic_write(ROOT / "benchmarks" / "results" / "axsnn_chapter6.json", lambda tmp: Path(tmp).write_text(text))
+    atomic_write(ROOT / "benchmarks" / "results" / f"axsnn_chapter6{args.suffix}.json",
+                 lambda tmp: Path(tmp).write_text(text))
     print(text)
     return 0
 

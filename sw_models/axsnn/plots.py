@@ -66,8 +66,7 @@ def fig6_6(trace_path: Path, path: Path) -> Path:
         alpha = [np.ma.masked_less(np.where(data[k] < 0, -1.0, levels[np.clip(data[k], 0, None)]), 0)
                  for k in layers]
         i, label, pred, stop = data[f"{tag}_info"]
-        cmap = plt.get_cmap("Reds").copy()
-        cmap.set_bad("0.8")  # grey: the input has terminated
+        cmap = plt.get_cmap("Reds").with_extremes(bad="0.8")  # grey: the input has terminated
         for col, mat in enumerate((np.ma.concatenate(alpha, axis=1), alpha[-1])):
             ax = axes[row, col]
             ax.imshow(mat.T, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
