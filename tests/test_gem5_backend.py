@@ -635,3 +635,49 @@ def test_baked_elf_runs_on_sparce_sim_and_prints_the_output(tmp_path):
     result = simulate(tmp_path / "dot.elf", sparce=True)
     assert result.stdout == ref.tobytes()
     assert result.stats["system.cpu.sparce.regionsSkipped"] > 0
+
+
+def test_cpp_psru_decides_like_sparce_sim_under_its_rule(core):
+    """The gem5 unit's PSRU (under --skippable-rule fetch) and sparce_sim's decide() take the same
+    decision from the same event sequence: condition writers fetched and written back at given
+    cycles, precedingPC fetched, the region's instructions fetched two per cycle after it. Events at
+    one cycle are ordered writebacks first (sparce_sim: settled when written back by the fetch
+    cycle; region instructions fetched before the settle cycle are the ones squashed)."""
+    from sparce_sim.sparce import Region, decide
+
+    rng = np.random.default_rng(16)
+    regs = (enc.SpRFOperand("x5"), enc.SpRFOperand("x6"))
+    cases, script = [], []
+    for case in range(400):
+        op = enc.CondOp(int(rng.integers(0, 3)))
+        ops = regs[:1] if op == enc.CondOp.SINGLE else regs
+        n = int(rng.integers(1, 5))
+        entry = enc.SasaEntry(0x8000, n, op, ops)
+        fetch_pre = 20
+        wbs = [int(rng.integers(10, 32)) for _ in ops]             # writeback cycles (<= 20: settled)
+        sparse = [bool(rng.random() < 0.5) for _ in ops]
+        fetch_times = [fetch_pre + 1 + i // 2 for i in range(n)]
+        d = decide(Region(entry, 0x8004, 0x8004 + 4 * n, ()), fetch_pre, list(zip(wbs, sparse)), fetch_times, 1)
+        base = 100 * (case + 1)                                     # fetch sequence numbers only grow
+        events = []                                                 # (cycle, order, line)
+        for k, (o, w, s) in enumerate(zip(ops, wbs, sparse)):
+            events.append((5 + k, 1, f"writer X {o.reg[1:]} {base + k}"))
+            events.append((w, 0, f"wb X {o.reg[1:]} {base + k} {ZERO8 if s else NONZERO8}"))
+        events.append((fetch_pre, 1, f"fetch 8000 {base + 10} 0"))
+        for i, t in enumerate(fetch_times):
+            events.append((t, 1, f"fetch {0x8004 + 4 * i:x} {base + 11 + i} 0"))
+        script += ["late 0", f"table 20 32 {_table(entry)}"] + [e[2] for e in sorted(events, key=lambda e: e[:2])]
+        script += [f"commit {base}", f"commit {base + 1}", f"commit {base + 10}", "counters", "stream"]
+        cases.append(d)
+    counters = [_counters(line) for line in core(script) if len(line.split()) == 10]
+    assert len(counters) == len(cases)
+    seen = set()
+    before = {k: 0 for k in counters[0]}
+    for case, (d, c) in enumerate(zip(cases, counters)):
+        delta = {k: c[k] - before[k] for k in c}
+        before = c
+        assert (delta["skipped"] == 1, delta["skippable"] == 1, delta["squashed"]) == \
+            (d.skip, d.skippable, d.squashed), (case, d)
+        seen.add((d.skip, d.skippable, d.squashed > 0))
+    assert {(True, False, False), (False, False, False), (True, True, True), (True, True, False),
+            (False, True, False)} <= seen
