@@ -285,6 +285,27 @@ def test_cpp_psru_late_resolution_nullifies_unissued_region(core):
     assert (c["skipped"], c["skippable"], c["resolved"], c["too_late"]) == (0, 1, 0, 1)
 
 
+def test_cpp_psru_late_nullify_only_when_fetch_went_on_at_the_region_end(core):
+    """A region whose last instruction was predicted taken (fetch went to the target, not the region
+    end) cannot be nullified after fetch left it: the instructions fetched after it are not the ones
+    that follow a skip."""
+    e = enc.SasaEntry(0x3000, 2, enc.CondOp.SINGLE, (X5,))
+    out = core([
+        f"table 20 32 {_table(e)}",
+        "writer X 5 2",
+        "fetch 3000 3 0",                 # skippable
+        "fetch 3004 4 0", "fetch 3008 5 1",   # the region's last inst predicted taken
+        "fetch 5000 6 0",                 # fetch at the branch target
+        f"wb X 5 2 {ZERO8}",              # holds, fetch left the region: too late
+        "issue 3", "issue 4", "issue 5",
+        "commit 2", "commit 3", "commit 4", "commit 5",
+        "counters",
+    ])
+    assert "drop" not in out
+    c = _counters(out[-1])
+    assert (c["skippable"], c["resolved"], c["too_late"]) == (1, 0, 1)
+
+
 def test_cpp_psru_skippable_false_too_late_and_stream_change(core):
     e = enc.SasaEntry(0x3000, 2, enc.CondOp.AND, (X5, enc.SpRFOperand("x6")))
     out = core([

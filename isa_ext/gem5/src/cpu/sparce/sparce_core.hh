@@ -511,6 +511,8 @@ class Psru
         State state = State::Waiting;
         unsigned fetched = 0;       // region insts fetched (seqs after precedingSeq)
         bool leftRegion = false;    // fetch went somewhere outside the region
+        bool continued = false;     // ... sequentially, at the region end
+        bool takenInRegion = false; // a region inst was predicted taken
         bool issued = false;        // a fetched region inst issued
         unsigned nullifiedInsts = 0;
         bool precedingNullified = false;    // precedingPC is in a skipped region
@@ -528,10 +530,14 @@ class Psru
                 r.state != State::Waiting || r.precedingSeq == seq)
                 continue;
             if (pc == r.entry->regionStart() + 4ull * r.fetched &&
-                r.fetched < r.entry->instsToSkip)
+                r.fetched < r.entry->instsToSkip) {
                 r.fetched++;
-            else
+                r.takenInRegion = r.takenInRegion || predicted_taken;
+            } else {
+                r.continued = r.fetched == r.entry->instsToSkip &&
+                    pc == r.entry->regionEnd();
                 r.leftRegion = true;
+            }
         }
         if (predicted_taken)
             return act;               // a taken branch never enters its region
@@ -714,7 +720,10 @@ class Psru
             return;
         }
         bool inside = !r.leftRegion && r.fetched < e.instsToSkip;
-        bool whole = r.fetched == e.instsToSkip;   // left right at the end
+        /* fetch produced the whole region and went on (if at all) at its
+         * end: nullifying the region leaves the younger insts valid */
+        bool whole = r.fetched == e.instsToSkip && !r.takenInRegion &&
+            (!r.leftRegion || r.continued);
         if (r.issued || !(inside || (nullifyUnissued && whole))) {
             r.state = State::TooLate;
             return;
