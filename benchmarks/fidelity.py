@@ -211,8 +211,8 @@ def evaluate(case: Case, work: Path, gem5: Path | None) -> dict:
     elf = case_elf(case, work)
     stored = last_dump(parse_stats(case.folder / "stats.txt"))
     ss_stats, ss_out = run_sparce_sim(elf, case.sparce)
-    rec: dict = {"case": case.name, "sparce": case.sparce, "elf": str(elf.relative_to(REPO))
-                 if elf.is_relative_to(REPO) else str(elf)}
+    rec: dict = {"case": case.name, "sparce": case.sparce,
+                 "elf": str(elf.relative_to(REPO.parent)) if elf.is_relative_to(REPO.parent) else elf.name}
     if case.origin == "program":
         rec["elf_matches_gem5_run"] = sha256(elf) == case.meta["sha256"]
         rec["output_matches_gem5"] = ss_out.decode(errors="replace") == case.meta["output"]
@@ -257,6 +257,20 @@ def small_stats(text: str) -> str:
     return "\n".join(keep) + "\n"
 
 
+def portable(cmd: list[str], gem5: Path, out: Path) -> list[str]:
+    """The gem5 command line with the machine's paths taken out (gem5 binary by name, the rest
+    relative to the run folder or the repository)."""
+    def one(c: str) -> str:
+        if c == str(gem5):
+            return gem5.name
+        p = Path(c)
+        for base in (out, REPO):
+            if p.is_absolute() and p.is_relative_to(base):
+                return str(p.relative_to(base)) or "."
+        return p.name if p.is_absolute() else c
+    return [one(c) for c in cmd]
+
+
 def record_programs(gem5: Path, work: Path) -> None:
     for source in sorted(EXTRA_SRC.glob("*.c")):
         elf = build_program(source, work / source.stem)
@@ -267,8 +281,7 @@ def record_programs(gem5: Path, work: Path) -> None:
         (dest / "stats.txt").write_text(small_stats((out / "stats.txt").read_text()))
         shutil.copyfile(out / "m5out" / "config.ini", EXTRA / "config.ini")
         build = " ".join([CROSS_GCC, *CFLAGS, "-I", "src", "-o", source.stem, f"src/{source.name}"])
-        (dest / "command.txt").write_text(build + "\n" + " ".join(
-            Path(c).name if c in (str(gem5), str(elf)) else c for c in cmd) + "\n")
+        (dest / "command.txt").write_text(build + "\n" + " ".join(portable(cmd, gem5, out)) + "\n")
         (dest / "case.json").write_text(json.dumps({
             "source": source.name, "cflags": CFLAGS, "compiler": CROSS_GCC, "sha256": sha256(elf),
             "output": output.decode(errors="replace"), "sparce": False}, indent=1) + "\n")
