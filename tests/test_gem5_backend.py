@@ -358,6 +358,29 @@ def test_cpp_psru_nullified_writer_settles_the_next_region(core):
     assert (c["hits"], c["skipped"], c["skippable"], c["resolved"], c["squashed"]) == (2, 2, 2, 2, 2)
 
 
+def test_cpp_psru_resolution_inside_region_chains_like_a_definite_skip(core):
+    """dirconv's pair again, resolved before Fetch2 produced the weight load: the Fetch2 skip goes on
+    over the fmadd region too (s0 is sparse, so `s0 or s1` holds), as sparce_sim's landing chain."""
+    s0, s1 = enc.SpRFOperand("v0", 0), enc.SpRFOperand("v1", 0)
+    a = enc.SasaEntry(0x4000, 1, enc.CondOp.SINGLE, (s0,))
+    b = enc.SasaEntry(0x4004, 1, enc.CondOp.OR, (s0, s1))
+    out = core([
+        f"table 20 32 {_table(a, b)}",
+        f"wb V 1 1 {'33' * 16}",
+        "writer V 0 2",                   # ldr s0 in flight
+        "fetch 4000 3 0",                 # A skippable
+        f"wb V 0 2 {'00' * 16}",          # s0 = 0 before Fetch2 produced 0x4004
+        "skip 4004",
+        "fetch 400c 4 0",
+        "commit 2", "commit 3", "commit 4",
+        "counters",
+    ])
+    assert out[1:3] == ["continue", "skip 400c"]
+    c = _counters(out[-1])
+    assert (c["hits"], c["skipped"], c["skippable"], c["resolved"], c["insts"], c["squashed"]) == \
+        (2, 2, 1, 1, 2, 0)
+
+
 def test_cpp_fetch_skip_is_dropped_when_fetch_went_elsewhere(core):
     out = core(["arm 5004 5010", "skip 6000", "skip 5008", "arm 5004 5010", "skip 5004", "skip 5008"])
     assert out == ["none", "none", "skip 5010", "none"]

@@ -503,7 +503,8 @@ class Psru
         uint64_t precedingSeq = 0;
         const Entry *entry = nullptr;
         Verdict verdict = Verdict::Execute;
-        /* definite skips (with chained regions) */
+        /* skipped regions and insts of a definite skip; for a skippable
+         * region, the regions chained to it when it resolved true */
         unsigned chainHits = 0;
         unsigned regions = 0;
         unsigned insts = 0;
@@ -695,10 +696,10 @@ class Psru
             counters.regionsSkippable++;
             if (r.state == State::True) {
                 counters.skippableResolvedTrue++;
-                counters.regionsSkipped++;
+                counters.regionsSkipped += 1 + r.regions;   // + chained
                 counters.squashedInsts += r.nullifiedInsts;
                 counters.instsSkipped +=
-                    r.entry->instsToSkip - r.nullifiedInsts;
+                    r.entry->instsToSkip - r.nullifiedInsts + r.insts;
             } else if (r.state == State::TooLate) {
                 counters.skippableTooLate++;
             }
@@ -743,8 +744,27 @@ class Psru
                     other.precedingNullified = true;
             }
         }
-        if (inside)
-            armFetchSkip(e.regionStart(), e.regionEnd());
+        if (!inside)
+            return;
+        /* Fetch2 has not produced the region's last instruction, which
+         * may be the precedingPC of the next region: chain into it as a
+         * definite skip does (its condition may have settled with this
+         * one). */
+        uint64_t target = e.regionEnd();
+        const Entry *cur = &e;
+        for (size_t guard = 0; guard < table.entries.size(); guard++) {
+            const Entry *next = table.lookup(target - 4);
+            if (!next || next == cur)
+                break;
+            r.chainHits++;
+            if (evaluate(*next, sprf) != Verdict::Skip)
+                break;
+            r.regions++;
+            r.insts += next->instsToSkip;
+            target = next->regionEnd();
+            cur = next;
+        }
+        armFetchSkip(e.regionStart(), target);
     }
 };
 
