@@ -47,17 +47,20 @@ def main() -> int:
     ap.add_argument("--ksize", type=int, default=3)
     ap.add_argument("--order", type=int, default=1, help="1: Activations x Weights (activations = kernel B)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="engine parameter (the same as the library's build, e.g. sasa_entries=64)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/openblas"))
     args = ap.parse_args()
     shape = {"c_in": args.c_in, "h_in": args.h_in, "w_in": args.w_in, "c_out": args.c_out, "ksize": args.ksize}
     rows = []
     for s in parse_sparsities(args.sparsity):
         t0 = time.time()
-        r = run_conv_layer(args.lib_dir, args.out / "elf", s, shape, args.seed, args.order)
+        overrides = dict(p.split("=", 1) for p in args.param)
+        r = run_conv_layer(args.lib_dir, args.out / "elf", s, shape, args.seed, args.order, overrides)
         zeros, ref_sum = conv_reference(s, shape, args.seed)
         m = re.search(r"input zeros (\d+)/\d+.*sum=(\S+)", r.stdout, re.S)
         numpy_ok = bool(m) and int(m.group(1)) == zeros and abs(float(m.group(2)) - ref_sum) <= 1e-4 * max(1.0, abs(ref_sum))
-        row = {**asdict(r), "numpy_ok": numpy_ok, "shape": shape, "order": args.order,
+        row = {**asdict(r), "numpy_ok": numpy_ok, "shape": shape, "order": args.order, "params": overrides,
                "time_saved_program": 1 - r.cycles_on / r.cycles_off,
                "time_saved_gemm": 1 - r.gemm_cycles_on / r.gemm_cycles_off,
                "time_saved_kernel": 1 - r.kernel_cycles_on / r.kernel_cycles_off,
@@ -70,7 +73,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     _atomic(args.out / "rows.json", json.dumps(rows, indent=1))
     buf = io.StringIO()
-    flat = [{k: v for k, v in row.items() if k != "shape"} for row in rows]
+    flat = [{k: v for k, v in row.items() if k not in ("shape", "params")} for row in rows]
     w = csv.DictWriter(buf, fieldnames=list(flat[0]))
     w.writeheader()
     w.writerows(flat)

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--sparse-operand", choices=("B", "A"), default="B",
                    help="which sgemm kernel operand is sparse: B (shared across SIMD lanes; a program "
                         "computing Activations x Weights puts activations there, §4.4.3) or A")
+    b.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="system parameter for the compiler and the verification, e.g. sasa_entries=64 "
+                        "(run programs linked to this library with the same --param)")
     b.add_argument("--no-verify", action="store_true", help="skip the qemu vs engine check of the kernel")
     b.set_defaults(func=cmd_build)
 
@@ -26,7 +29,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .openblas import OpenBlasError, build
     try:
         r = build(args.src, args.out, args.target, jobs=args.jobs, verify=not args.no_verify,
-                  sparse_operand=args.sparse_operand)
+                  sparse_operand=args.sparse_operand, overrides=_overrides(args.param))
     except OpenBlasError as exc:
         print(f"axsim openblas: error: {exc}", file=sys.stderr)
         return 1
@@ -34,3 +37,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"  original: {r.original}\n  SPARCE:   {r.sparce}\n  headers:  {r.include}")
     print(f"  link: aarch64-linux-gnu-gcc -static prog.c -I{r.include} {r.sparce} -lm")
     return 0
+
+
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--param {pair!r}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out

@@ -225,8 +225,10 @@ def build_driver(sig: Signature, inputs: dict[str, np.ndarray], kernel_s: Path, 
         proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         msg = "\n".join(proc.stderr.strip().splitlines()[-6:])
-        if "undefined reference" in proc.stderr:
-            raise AbiError(f"{kernel_s}: the kernel does not define {sig.name!r} (link: {msg})")
+        undefined = re.search(r"undefined reference to `([^']+)'", proc.stderr)
+        if undefined:
+            raise AbiError(f"{kernel_s}: link error: undefined reference to {undefined.group(1)!r} "
+                           f"(does the kernel define the signature's function {sig.name!r}?)")
         raise VerifyError(f"{kernel_s}: the kernel and its driver do not build:\n{msg}")
     return out
 
@@ -243,9 +245,12 @@ def run_qemu(elf: Path, timeout: float = 120) -> bytes:
 
 def verify_kernel(sig: Signature, original: Path, compiled: Path, kb: KernelBuild,
                   sparsities: list[float], seeds: list[int], workdir: Path,
-                  redundancy: bool = True) -> list[Case]:
-    """The three-way comparison (and the dynamic redundancy check) for every (sparsity, seed)."""
+                  redundancy: bool = True, params=None) -> list[Case]:
+    """The three-way comparison (and the dynamic redundancy check) for every (sparsity, seed).
+    params: the engine's SystemParams (default MINOR_DEFAULT), e.g. a larger sasa_entries."""
+    from gem5_configs.params import MINOR_DEFAULT
     from sparce_sim.runner import simulate
+    params = params or MINOR_DEFAULT
     from sasa_compiler.redundancy_check import check_elf
     from sasa_compiler.verify import table_entries
     workdir.mkdir(parents=True, exist_ok=True)
@@ -257,8 +262,8 @@ def verify_kernel(sig: Signature, original: Path, compiled: Path, kb: KernelBuil
             orig_elf = build_driver(sig, inputs, original, workdir / f"original_{tag}.elf", kb)
             sasa_elf = build_driver(sig, inputs, compiled, workdir / f"sparce_{tag}.elf", kb)
             want = run_qemu(orig_elf)
-            off = simulate(sasa_elf, sparce=False)
-            on = simulate(sasa_elf, sparce=True)
+            off = simulate(sasa_elf, sparce=False, params=params)
+            on = simulate(sasa_elf, sparce=True, params=params)
             same = want == off.stdout == on.stdout
             detail = "" if same else _diff(want, off.stdout, on.stdout, s, seed)
             red_ok = True

@@ -44,6 +44,12 @@ SGEMM_ABI = ("int sgemm_kernel(long m={m}, long n={n}, long k={k}, float alpha={
              "float *B[k*n]{sb}, float *C[m*n], long ldc=m)")
 
 
+# verification shape: M = 2 x 16 + 3 and N = 8 + 1 reach the tails of both kernels, K = 64 runs the
+# unrolled k-loops (KERNEL16x4_M1/M2, KERNEL8x8_M1/M2) several times
+VERIFY_SHAPE = (35, 9, 64)
+VERIFY_ABI = "m={} n={} k={} alpha=1.5".format(*VERIFY_SHAPE)
+
+
 def sgemm_signature(m: int, n: int, k: int, alpha: float = 1.5, sparse_operand: str = "B") -> str:
     """OpenBLAS's sgemm kernel ABI with sizes, in sparce_jobs.kernel_verify's --abi syntax."""
     return SGEMM_ABI.format(m=m, n=n, k=k, alpha=alpha, sa=" sparse" if sparse_operand == "A" else "",
@@ -86,9 +92,14 @@ def check_tree(src: Path, target: str) -> None:
 
 
 def build(src: Path, out: Path, target: str = "ARMV8", jobs: int = 2, verify: bool = True,
-          verify_sparsities: tuple[float, ...] = (0.0, 0.5, 0.9), sparse_operand: str = "B") -> BuildResult:
+          verify_sparsities: tuple[float, ...] = (0.0, 0.5, 0.9), sparse_operand: str = "B",
+          overrides: dict[str, str] | None = None) -> BuildResult:
     """Both libraries for `target` from OpenBLAS tree `src` into `out` (resumable). sparse_operand:
-    which packed operand of the sgemm kernel holds the sparse data, "B" (default) or "A"."""
+    which packed operand of the sgemm kernel holds the sparse data, "B" (default) or "A".
+    overrides: system parameters (gem5_configs/params.py) for the compiler and the verification,
+    e.g. {"sasa_entries": "64"}; programs linked to this library must run with the same ones."""
+    from gem5_configs.params import MINOR_DEFAULT
+    params = MINOR_DEFAULT.with_overrides(dict(overrides or {}))
     src, out = Path(src).resolve(), Path(out).resolve()
     target = target.upper()
     if sparse_operand not in OPERAND_REGS:
@@ -102,15 +113,16 @@ def build(src: Path, out: Path, target: str = "ARMV8", jobs: int = 2, verify: bo
     kdir = out / "kernel"
     kdir.mkdir(exist_ok=True)
     compiled = kdir / f"{kernel_src.stem}.sparse{sparse_operand}.sasa.S"
-    listing = _compile_kernel(kernel_src, compiled, kdir, flags, work, OPERAND_REGS[sparse_operand])
+    listing = _compile_kernel(kernel_src, compiled, kdir, flags, work, OPERAND_REGS[sparse_operand], params)
     cases = []
     previous = json.loads((out / "build.json").read_text()) if (out / "build.json").is_file() else {}
     digest = _digest(compiled)
-    if verify and previous.get("kernel_sha256") == digest and previous.get("verify"):
+    if verify and previous.get("kernel_sha256") == digest and previous.get("verify_abi") == VERIFY_ABI \
+            and [c["sparsity"] for c in previous.get("verify", [])] == list(verify_sparsities):
         cases = previous["verify"]
         _say("kernel already verified (resuming)")
     elif verify:
-        cases = _verify(kernel_src, compiled, flags, work, kdir, verify_sparsities, sparse_operand)
+        cases = _verify(kernel_src, compiled, flags, work, kdir, verify_sparsities, sparse_operand, params)
     sparce_lib = _sparce_library(lib, compiled, flags, work, out)
     original = out / "original" / "libopenblas.a"
     _copy_atomic(lib, original)
@@ -121,6 +133,7 @@ def build(src: Path, out: Path, target: str = "ARMV8", jobs: int = 2, verify: bo
     _write_json(out / "build.json", {"target": target, "source": str(src), "kernel": kernel_src.name,
                                      "sasa_entries": result.entries, "tables": len(listing["tables"]),
                                      "sparse_operand": sparse_operand, "kernel_sha256": digest,
+                                     "verify_abi": VERIFY_ABI, "param_overrides": dict(overrides or {}),
                                      "assumed_no_negative_zero": True, "make_args": list(MAKE_ARGS),
                                      "original": str(original), "sparce": str(sparce_lib), "verify": cases})
     return result
@@ -204,7 +217,7 @@ def _digest(path: Path) -> str:
 
 
 def _compile_kernel(kernel: Path, compiled: Path, kdir: Path, flags: list[str], work: Path,
-                    reg: str = SPARSE_REG) -> dict:
+                    reg: str = SPARSE_REG, params=None) -> dict:
     from sasa_compiler.api import compile_file
     from sasa_compiler.errors import CompileError
     listing_path = compiled.with_suffix("").with_suffix(".listing.json")
@@ -215,7 +228,8 @@ def _compile_kernel(kernel: Path, compiled: Path, kdir: Path, flags: list[str], 
     try:
         res = compile_file(kernel, compiled, listing_path, report=compiled.with_suffix("").with_suffix(".report.txt"),
                            defines=_defines(flags), include_dirs=[Path(f[2:]) for f in flags if f.startswith("-I")],
-                           sparse=[reg], assume_no_negzero=True)
+                           sparse=[reg], assume_no_negzero=True,
+                           **({"params": params} if params is not None else {}))
     except CompileError as exc:
         raise OpenBlasError(f"the SASA compiler cannot compile {kernel.name} for this target: {exc}") from None
     _say(f"  {res.entries} SASA entries in {len(res.listing['tables'])} table(s)")
@@ -223,18 +237,19 @@ def _compile_kernel(kernel: Path, compiled: Path, kdir: Path, flags: list[str], 
 
 
 def _verify(kernel: Path, compiled: Path, flags: list[str], work: Path, kdir: Path,
-            sparsities: tuple[float, ...], operand: str = "B") -> list[dict]:
+            sparsities: tuple[float, ...], operand: str = "B", params=None) -> list[dict]:
     from .kernel_verify import KernelBuild, parse_signature, verify_kernel
-    sig = parse_signature(sgemm_signature(19, 9, 13, 1.5, operand))
+    sig = parse_signature(sgemm_signature(*VERIFY_SHAPE, 1.5, operand))
     kb = KernelBuild([Path(f[2:]) for f in flags if f.startswith("-I")], _defines(flags))
     _say(f"verifying {kernel.name}: qemu-aarch64 (original) vs engine SPARCE off/on, sparsities {list(sparsities)}")
-    cases = verify_kernel(sig, kernel, compiled, kb, list(sparsities), [0], kdir / "verify")
+    cases = verify_kernel(sig, kernel, compiled, kb, list(sparsities), [0], kdir / "verify", params=params)
     rows = [{"sparsity": c.sparsity, "seed": c.seed, "identical": c.identical, "redundancy_ok": c.redundancy_ok,
              "insts_skipped": c.skipped} for c in cases]
     bad = [c for c in cases if not c.ok]
     if bad:
         raise OpenBlasError("verification failed: " + "; ".join(c.detail.strip() for c in bad))
-    _say(f"  bit-identical in {len(cases)} run(s), every skip redundant")
+    _say(f"  bit-identical in {len(cases)} run(s), every skip redundant; instructions skipped: "
+         + ", ".join(f"{c.skipped} at sparsity {c.sparsity}" for c in cases))
     return rows
 
 
@@ -374,7 +389,7 @@ class ConvRun:
 
 
 def run_conv_layer(lib_dir: Path, work: Path, sparsity: float, shape: dict[str, int] | None = None,
-                   seed: int = 1, order: int = 1) -> ConvRun:
+                   seed: int = 1, order: int = 1, overrides: dict[str, str] | None = None) -> ConvRun:
     """Caffe's convolution layer (im2col + cblas_sgemm, sparce_jobs/programs/conv_layer.c) linked to
     the original library under qemu-aarch64 and to the SPARCE library on the engine, SPARCE off and on."""
     from sparce_sim.loader import load_elf
@@ -391,7 +406,9 @@ def run_conv_layer(lib_dir: Path, work: Path, sparsity: float, shape: dict[str, 
                           work / f"conv_sparce_{tag}", defines)
     want = run_qemu(orig)
     gemm = tuple(n for n in load_elf(sparce).symbols if n.startswith("sgemm_"))
-    runs = [simulate(sparce, sparce=on, profile=gemm) for on in (False, True)]
+    from gem5_configs.params import MINOR_DEFAULT
+    params = MINOR_DEFAULT.with_overrides(dict(overrides or {}))
+    runs = [simulate(sparce, sparce=on, profile=gemm, params=params) for on in (False, True)]
 
     def prof(r, names):
         return int(sum(r.stats.get(f"system.cpu.profile.cycles::{n}", 0) for n in names))

@@ -71,6 +71,7 @@ def test_build_gives_both_libraries_and_a_verified_kernel(built):
     assert built.kernel == "sgemm_kernel_16x4.S" and built.entries > 0
     assert built.original.is_file() and built.sparce.is_file()
     assert all(c["identical"] and c["redundancy_ok"] for c in built.verified)
+    assert all(c["insts_skipped"] > 0 for c in built.verified if c["sparsity"] > 0)
     members = subprocess.run(["aarch64-linux-gnu-ar", "t", str(built.sparce)], capture_output=True, text=True).stdout
     assert "sgemm_kernel.o" in members.split()
     nm = subprocess.run(["aarch64-linux-gnu-nm", str(built.sparce)], capture_output=True, text=True).stdout

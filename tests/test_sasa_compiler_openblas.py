@@ -176,7 +176,7 @@ REAL = {"sgemm_kernel_16x4.S": ("KERNEL16x4_M1", "KERNEL16x4_M2"),
 @pytest.mark.parametrize("kernel", sorted(REAL))
 def test_real_openblas_sgemm_kernel_compiles_verifies_and_skips_in_hot_loop(openblas, kernel, tmp_path):
     from sparce_jobs.kernel_verify import KernelBuild, parse_signature, verify_kernel
-    from sparce_jobs.openblas import SPARSE_REG, sgemm_signature
+    from sparce_jobs.openblas import SPARSE_REG, VERIFY_SHAPE, sgemm_signature
     src, cfg = openblas
     copy = tmp_path / kernel                        # unmodified except for the annotation
     copy.write_text(f"// @sparse {SPARSE_REG}\n" + (src / "kernel" / "arm64" / kernel).read_text())
@@ -186,7 +186,32 @@ def test_real_openblas_sgemm_kernel_compiles_verifies_and_skips_in_hot_loop(open
     hot = [e for e in res.listing["entries"] if any(m in ins["origin"] for ins in e["instructions"] for m in REAL[kernel])]
     assert hot, f"no SASA entry in {REAL[kernel]}"
     kb = KernelBuild([src, cfg], defines)
-    cases = verify_kernel(parse_signature(sgemm_signature(19, 9, 13)), src / "kernel" / "arm64" / kernel,
+    cases = verify_kernel(parse_signature(sgemm_signature(*VERIFY_SHAPE)), src / "kernel" / "arm64" / kernel,
                           tmp_path / "out.S", kb, [0.5], [0], tmp_path / "verify")
     assert all(c.ok for c in cases), [c.detail for c in cases]
     assert cases[0].skipped > 0
+
+
+@pytest.mark.parametrize("sig, message", [
+    ("k(float *A[4])", "mark the sparse array"),
+    ("k(float *A[n] sparse)", "'n' is not an earlier scalar"),
+    ("k(long n, float *A[n] sparse)", "scalar n needs a value"),
+    ("k(char *s[4] sparse)", "not supported"),
+    ("k(float *A sparse)", "needs its length"),
+])
+def test_bad_signatures_get_one_line_errors(sig, message):
+    from sparce_jobs.kernel_verify import AbiError, parse_signature
+    with pytest.raises(AbiError, match=message) as e:
+        parse_signature(sig).lengths()
+    assert "\n" not in str(e.value)
+
+
+@needs_tools
+def test_verify_with_a_signature_the_kernel_does_not_define(tmp_path, capsys):
+    from axsim.cli import main
+    src = tmp_path / "k.S"
+    src.write_text(_kernel("ldr_q"))
+    rc = main(["compile", str(src), "-o", str(tmp_path / "out.S"), "--verify",
+               "--abi", "void other(float *A[64], float *B[32] sparse, float *C[64], long k=2)"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "undefined reference to 'other'" in err and len(err.strip().splitlines()) == 1
