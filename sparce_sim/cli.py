@@ -90,6 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = system_params(args.param)
     if args.max_insts is not None and args.max_insts <= 0:
         raise ValueError(f"--max-insts must be positive, got {args.max_insts}")
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} exists and is not a folder")
     try:
         if args.target in KERNELS:
             return _run_kernel(args, params)

@@ -107,16 +107,10 @@ class Engine:
         self.guest = map_program(self.uc, self.program)
 
     def write_symbol(self, name: str, array: np.ndarray) -> None:
-        sym = self.program.symbol(name)
-        data = np.ascontiguousarray(array).tobytes()
-        if len(data) > sym.size:
-            raise ValueError(f"{self.program.path}: {len(data)} bytes do not fit symbol {name!r} "
-                             f"({sym.size} bytes)")
-        self.uc.mem_write(sym.addr, data)
+        write_symbol(self.uc, self.program, name, array)
 
     def read_symbol(self, name: str, nbytes: int | None = None) -> bytes:
-        sym = self.program.symbol(name)
-        return bytes(self.uc.mem_read(sym.addr, sym.size if nbytes is None else nbytes))
+        return read_symbol(self.uc, self.program, name, nbytes)
 
     # ---- hooks
     def _add_hooks(self) -> None:
@@ -384,6 +378,21 @@ def fault_kind(access: int) -> str:
             UC_MEM_WRITE_UNMAPPED: "write to unmapped", UC_MEM_WRITE_PROT: "write to read-only",
             UC_MEM_READ_PROT: "read from unreadable", UC_MEM_FETCH_PROT: "fetch from non-executable",
             }.get(access, "access to unmapped")
+
+
+def write_symbol(uc: Uc, program: Program, name: str, array: np.ndarray) -> None:
+    """Store an input array at a symbol of the loaded program (refused if it does not fit)."""
+    sym = program.symbol(name)
+    data = np.ascontiguousarray(array).tobytes()
+    if len(data) > sym.size:
+        raise ValueError(f"{program.path}: {len(data)} bytes do not fit symbol {name!r} ({sym.size} bytes)")
+    uc.mem_write(sym.addr, data)
+
+
+def read_symbol(uc: Uc, program: Program, name: str, nbytes: int | None = None) -> bytes:
+    """The bytes at a symbol (its whole size, or the first nbytes)."""
+    sym = program.symbol(name)
+    return bytes(uc.mem_read(sym.addr, sym.size if nbytes is None else nbytes))
 
 
 def map_program(uc: Uc, program: Program) -> syscalls.GuestOS:

@@ -24,7 +24,8 @@ from isa_ext.encoding import SasaError, decode_sasa_ld
 from . import syscalls
 from .cache import CacheStats
 from .decode import Decoder, DecodeError, StaticInst, uc_reg
-from .engine import DEFAULT_MAX_INSTS, SimulationError, fault_kind, limit_message, load_sasa_table, map_program
+from .engine import (DEFAULT_MAX_INSTS, SimulationError, fault_kind, limit_message, load_sasa_table, map_program,
+                     read_symbol, write_symbol)
 from .loader import Program
 from .snapshot import RunSnapshot, op_class_counts
 from .sparce import SasaTable, SparceStats
@@ -116,16 +117,10 @@ class NativeEngine:
 
     # ---- memory and symbols
     def write_symbol(self, name: str, array: np.ndarray) -> None:
-        sym = self.program.symbol(name)
-        data = np.ascontiguousarray(array).tobytes()
-        if len(data) > sym.size:
-            raise ValueError(f"{self.program.path}: {len(data)} bytes do not fit symbol {name!r} "
-                             f"({sym.size} bytes)")
-        self.uc.mem_write(sym.addr, data)
+        write_symbol(self.uc, self.program, name, array)
 
     def read_symbol(self, name: str, nbytes: int | None = None) -> bytes:
-        sym = self.program.symbol(name)
-        return bytes(self.uc.mem_read(sym.addr, sym.size if nbytes is None else nbytes))
+        return read_symbol(self.uc, self.program, name, nbytes)
 
     # ---- callbacks from the core and unicorn
     def _decode(self, pc: int) -> tuple:

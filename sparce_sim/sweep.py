@@ -13,6 +13,8 @@ scaled with it, so the sampled ratio is an estimate, stated as such in the CSV's
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from tqdm import tqdm
@@ -25,7 +27,7 @@ from .stats import atomic_write, csv_text, read_csv, save_figure
 
 FIELDS = ["kernel", "shape", "sasa", "sampling", "sparsity", "seed", "base_cycles", "sparce_cycles", "base_insts",
           "sparce_insts", "norm_time", "norm_insts", "ideal", "energy_ratio", "regions_skipped",
-          "insts_skipped", "squashed_insts", "outputs_identical"]
+          "insts_skipped", "squashed_insts", "outputs_identical", "params"]
 
 
 def parse_sparsities(text: str) -> list[float]:
@@ -97,13 +99,17 @@ def run_sweep(kernel: str, shape: str, sparsities: list[float], out: Path, seed:
     out = Path(out)
     csv_path = out / "sweep.csv"
     sampling = "full" if sample is None else "x".join(str(v) for v in sample)
-    rows = _load_rows(csv_path, kernel, shape, sasa, seed, sampling)
+    params_id = params_fingerprint(params)
+    rows = _load_rows(csv_path, kernel, shape, sasa, seed, sampling, params_id)
     dims = dims_for(kernel, shape)
     todo = [s for s in sparsities if s not in {float(r["sparsity"]) for r in rows}]
     for sparsity in tqdm(todo, desc=f"sweep {kernel}/{shape}", unit="pt"):
         point = (run_point(kernel, dims, sparsity, seed, sasa, params, max_insts) if sample is None
                  else run_sampled_point(dims, sparsity, seed, params, sample))
-        row = {"kernel": kernel, "shape": shape, "sasa": sasa, "sampling": sampling, **point}
+        if not point["outputs_identical"]:
+            raise RuntimeError(f"{kernel} at sparsity {sparsity}: SPARCE changed the output bits "
+                               "(a skipped region was not redundant)")
+        row = {"kernel": kernel, "shape": shape, "sasa": sasa, "sampling": sampling, **point, "params": params_id}
         rows.append(row)
         rows.sort(key=lambda r: float(r["sparsity"]))
         atomic_write(csv_path, csv_text(rows, FIELDS))
@@ -111,9 +117,19 @@ def run_sweep(kernel: str, shape: str, sparsities: list[float], out: Path, seed:
     return rows
 
 
-def _load_rows(path: Path, kernel: str, shape: str, sasa: str, seed: int, sampling: str) -> list[dict]:
+def params_fingerprint(params: SystemParams) -> str:
+    """A short id of the full system parameter set (a resumed sweep must use the same one)."""
+    text = json.dumps(params.as_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _load_rows(path: Path, kernel: str, shape: str, sasa: str, seed: int, sampling: str,
+               params_id: str) -> list[dict]:
     rows = read_csv(path)
     first = rows[0] if rows else None
+    if first and first.get("params") != params_id:
+        raise ValueError(f"{path} was swept with other system parameters (id {first.get('params') or 'unknown'}, "
+                         f"now {params_id}); use the same --param values or another --out")
     if first and (first["kernel"], first["shape"], first.get("sasa"), int(first["seed"]), first.get("sampling")) \
             != (kernel, shape, sasa, seed, sampling):
         raise ValueError(f"{path} holds a sweep of {first['kernel']}/{first['shape']} with the "

@@ -67,3 +67,15 @@ def test_sampled_sgemm_sweep_estimates_the_whole_gemm(tmp_path):
         run_sweep("sgemm", "small", [0.7], tmp_path / "bad", sasa="compiled", sample=(8, 16, 2))
     with pytest.raises(ValueError, match="sgemm"):
         run_sweep("dot", "small", [0.7], tmp_path / "bad2", sasa="hand", sample=(32, 16, 2))
+
+
+def test_resumed_sweep_with_other_parameters_is_refused(tmp_path):
+    import os
+    import stat
+    from gem5_configs.params import MINOR_DEFAULT
+    run_sweep("dot", "small", [0.0], tmp_path)
+    assert stat.S_IMODE(os.stat(tmp_path / "sweep.csv").st_mode) == 0o644
+    other = MINOR_DEFAULT.with_overrides({"l1d.size_kb": "32"})
+    with pytest.raises(ValueError, match="other system parameters"):
+        run_sweep("dot", "small", [0.0, 0.5], tmp_path, params=other)
+    assert len(list(csv.DictReader((tmp_path / "sweep.csv").open()))) == 1
