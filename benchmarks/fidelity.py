@@ -50,8 +50,10 @@ EXTRA = RESULTS / "gem5_reference_extra"
 EXTRA_SRC = EXTRA / "src"
 CROSS_GCC = os.environ.get("AXSIM_CROSS_GCC", "aarch64-linux-gnu-gcc")
 CFLAGS = ["-O2", "-static", "-nostdlib", "-ffreestanding", "-fno-pie", "-no-pie"]
-# the kernel runs recorded by --record (default shapes, seed 0, --mem simple)
-KERNEL_CASES = [(k, s) for k in ("sgemm", "dirconv", "dot") for s in ("off", "on")]
+# the kernel runs recorded by --record (default shapes, seed 0, --mem simple): SPARCE off, on, and on
+# under sparce_sim's rule for skippable regions (--skippable-rule fetch)
+KERNEL_CASES = [(k, mode, rule) for k in ("sgemm", "dirconv", "dot")
+                for mode, rule in (("off", "issue"), ("on", "issue"), ("on", "fetch"))]
 
 METRICS = {
     "cycles": "system.cpu.numCycles",
@@ -289,19 +291,20 @@ def record_programs(gem5: Path, work: Path) -> None:
 
 
 def record_kernels(gem5: Path, work: Path) -> None:
-    for kernel, sparce in KERNEL_CASES:
-        out = work / f"rec_{kernel}_{sparce}"
-        r = subprocess.run([sys.executable, "-m", "sparce_sim.gem5_backend", kernel, "--gem5", str(gem5),
-                            "--sparce", sparce, "--sparsity", "0.5", "--out", str(out)],
+    for kernel, sparce, rule in KERNEL_CASES:
+        name = f"{kernel}-{sparce}" + ("" if rule == "issue" else f"-{rule}rule")
+        out = work / f"rec_{name}"
+        argv = [kernel, "--gem5", str(gem5), "--sparce", sparce, "--sparsity", "0.5", "--skippable-rule", rule]
+        r = subprocess.run([sys.executable, "-m", "sparce_sim.gem5_backend", *argv, "--out", str(out)],
                            cwd=REPO, capture_output=True, text=True)
         if r.returncode:
-            raise FidelityError(f"axsim gem5 {kernel} --sparce {sparce} failed: {r.stderr.strip()[-400:]}"
+            raise FidelityError(f"axsim gem5 {' '.join(argv)} failed: {r.stderr.strip()[-400:]}"
                                 f"{r.stdout.strip()[-400:]}")
-        dest = KERNEL_RUNS / f"{kernel}-{sparce}"
+        dest = KERNEL_RUNS / name
         dest.mkdir(parents=True, exist_ok=True)
         (dest / "stats.txt").write_text(small_stats((out / "stats.txt").read_text()))
         meta = json.loads((out / "run.json").read_text())
-        meta["command"] = ["axsim", "gem5", kernel, "--gem5", "GEM5", "--sparce", sparce, "--sparsity", "0.5"]
+        meta["command"] = ["axsim", "gem5", *argv[:2], "GEM5", *argv[3:]]
         (dest / "run.json").write_text(json.dumps(meta, indent=1) + "\n")
         shutil.copyfile(out / "m5out" / "config.ini", KERNEL_RUNS / "config.ini")
         print(f"recorded {dest.relative_to(REPO)}", file=sys.stderr)
