@@ -50,13 +50,14 @@ def main() -> int:
     ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                     help="engine parameter (the same as the library's build, e.g. sasa_entries=64)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/openblas"))
+    ap.add_argument("--work", type=Path, default=Path("out/openblas-conv"), help="where the ELFs go")
     args = ap.parse_args()
     shape = {"c_in": args.c_in, "h_in": args.h_in, "w_in": args.w_in, "c_out": args.c_out, "ksize": args.ksize}
     rows = []
     for s in parse_sparsities(args.sparsity):
         t0 = time.time()
         overrides = dict(p.split("=", 1) for p in args.param)
-        r = run_conv_layer(args.lib_dir, args.out / "elf", s, shape, args.seed, args.order, overrides)
+        r = run_conv_layer(args.lib_dir, args.work, s, shape, args.seed, args.order, overrides)
         zeros, ref_sum = conv_reference(s, shape, args.seed)
         m = re.search(r"input zeros (\d+)/\d+.*sum=(\S+)", r.stdout, re.S)
         numpy_ok = bool(m) and int(m.group(1)) == zeros and abs(float(m.group(2)) - ref_sum) <= 1e-4 * max(1.0, abs(ref_sum))

@@ -88,3 +88,19 @@ def test_cblas_sgemm_program_is_bit_identical_to_qemu_with_the_original(built, t
     m = re.search(r"input zeros (\d+)/\d+.*sum=(\S+)", run.stdout, re.S)
     assert int(m.group(1)) == zeros and float(m.group(2)) == pytest.approx(total, rel=1e-4)
     assert run.insts_skipped > 0 and run.kernel_cycles_on < run.kernel_cycles_off
+
+
+def test_sve_target_kernel_is_refused_with_the_reason(tmp_path):
+    """ARMV8SVE's sgemm kernel: the job stops with the compiler's SVE message, and writes nothing."""
+    from sparce_jobs.openblas import _compile_kernel, kernel_config
+    if shutil.which("aarch64-linux-gnu-gcc") is None:
+        pytest.skip("needs aarch64-linux-gnu-gcc")
+    try:
+        src = Path(os.environ["AXSIM_OPENBLAS_SRC"]) if "AXSIM_OPENBLAS_SRC" in os.environ else debian_source(CACHE)
+        cfg = kernel_config(src, CACHE, "ARMV8")
+    except OpenBlasError as exc:
+        pytest.skip(f"OpenBLAS source not available: {exc}")
+    kernel = src / "kernel" / "arm64" / "sgemm_kernel_sve_v1x8.S"
+    with pytest.raises(OpenBlasError, match=r"cannot compile sgemm_kernel_sve_v1x8.S.*SVE"):
+        _compile_kernel(kernel, tmp_path / "k.sasa.S", tmp_path, [f"-I{src}", f"-I{cfg}", "-DASSEMBLER"], tmp_path)
+    assert list(tmp_path.iterdir()) == []
