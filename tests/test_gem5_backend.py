@@ -382,8 +382,10 @@ def test_cpp_psru_resolution_inside_region_chains_like_a_definite_skip(core):
 
 
 def test_cpp_fetch_skip_is_dropped_when_fetch_went_elsewhere(core):
-    out = core(["arm 5004 5010", "skip 6000", "skip 5008", "arm 5004 5010", "skip 5004", "skip 5008"])
-    assert out == ["none", "none", "skip 5010", "none"]
+    out = core(["arm 5004 5010", "skip 6000", "skip 5008", "arm 5004 5010", "skip 5004", "skip 5008",
+                "arm 5004 5010", "arm 500c 5020", "skip 5008",        # overlapping skips merge
+                "arm 5004 5010", "arm 6000 6010", "skip 5008"])       # a disjoint one replaces
+    assert out == ["none", "none", "skip 5010", "none", "skip 5020", "none"]
 
 
 def test_cpp_table_load_checks(core):

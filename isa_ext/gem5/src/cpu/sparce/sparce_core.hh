@@ -37,6 +37,7 @@
 #ifndef __CPU_SPARCE_SPARCE_CORE_HH__
 #define __CPU_SPARCE_SPARCE_CORE_HH__
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -592,10 +593,18 @@ class Psru
 
     void fetchSkipDone() { skipArmed = false; }
 
-    /** Fetch2 skips [from, to) without a Fetch1 redirect. */
+    /** Fetch2 skips [from, to) without a Fetch1 redirect.  A skip that
+     *  overlaps one already armed (overlapping regions: a definite skip
+     *  armed at a precedingPC inside a skippable region that then resolves
+     *  true) extends it. */
     void
     armFetchSkip(uint64_t from, uint64_t to)
     {
+        if (skipArmed && from <= skipTo && skipFrom <= to) {
+            skipFrom = std::min(skipFrom, from);
+            skipTo = std::max(skipTo, to);
+            return;
+        }
         skipArmed = true;
         skipFrom = from;
         skipTo = to;
