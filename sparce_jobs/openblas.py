@@ -221,7 +221,10 @@ def _compile_kernel(kernel: Path, compiled: Path, kdir: Path, flags: list[str], 
     from sasa_compiler.api import compile_file
     from sasa_compiler.errors import CompileError
     listing_path = compiled.with_suffix("").with_suffix(".listing.json")
-    if compiled.is_file() and listing_path.is_file():
+    stamp_path = compiled.with_suffix("").with_suffix(".stamp")
+    stamp = json.dumps({"compiler": _compiler_digest(), "kernel": _digest(kernel), "flags": flags, "reg": reg,
+                        "params": repr(params)}, sort_keys=True)
+    if compiled.is_file() and listing_path.is_file() and stamp_path.is_file() and stamp_path.read_text() == stamp:
         _say(f"SASA kernel already compiled: {compiled} (resuming)")
         return json.loads(listing_path.read_text())
     _say(f"SASA compiler on {kernel.name} (sparse pointer {reg})")
@@ -233,7 +236,18 @@ def _compile_kernel(kernel: Path, compiled: Path, kdir: Path, flags: list[str], 
     except CompileError as exc:
         raise OpenBlasError(f"the SASA compiler cannot compile {kernel.name} for this target: {exc}") from None
     _say(f"  {res.entries} SASA entries in {len(res.listing['tables'])} table(s)")
+    _write_text(stamp_path, stamp)
     return res.listing
+
+
+def _compiler_digest() -> str:
+    """The SASA compiler's sources: a cached compiled kernel is reused only by the same compiler."""
+    import hashlib
+    import sasa_compiler
+    h = hashlib.sha256()
+    for f in sorted(Path(sasa_compiler.__file__).parent.glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def _verify(kernel: Path, compiled: Path, flags: list[str], work: Path, kdir: Path,
