@@ -82,14 +82,14 @@ trn1 trn2 ext shl ushr sshr not fcsel frintn frintz frintm frintp frinta fcvtn f
 addp addv umov smov fmulx fmaxv fminv fmaxnmv fminnmv fmaxnmp fminnmp uaddlv saddlv umaxv uminv smaxv
 sminv fabd fcmeq fcmge fcmgt fcmle fcmlt facge facgt cmeq cmge cmgt cmhi cmhs cmle cmlt cmtst abs
 fcvtxn fcvtl2 sxtl uxtl sxtl2 uxtl2 ushll sshll ushll2 sshll2
-fcvtzs fcvtzu frecpe frecps frsqrte frsqrts fmaxnm fminnm fmov tbl tbx rev64 cnt uaddlp saddlp
-fcvtms fcvtmu fcvtps fcvtpu fcvtau fcvtnu lslv lsrv asrv rorv cls sxtx""".split())
+fcvtzs fcvtzu frecpe frecps frsqrte frsqrts fmaxnm fminnm fmov tbl rev64 cnt uaddlp saddlp
+fcvtms fcvtmu fcvtps fcvtpu fcvtau fcvtnu lslv lsrv asrv rorv cls""".split())
 _FLAG_WRITE = {"adds", "subs", "ands", "bics", "negs", "adcs", "sbcs"}
 _FLAG_ONLY = {"cmp", "cmn", "tst", "fcmp", "fcmpe", "ccmp", "ccmn", "fccmp"}
 _FLAG_READ = {"csel", "csinc", "csneg", "csinv", "cset", "csetm", "cinc", "cinv", "cneg", "adc",
               "sbc", "adcs", "sbcs", "ccmp", "ccmn", "fcsel", "fccmp"}
 _ACC = {"fmla", "fmls", "mla", "mls", "movk", "bfi", "bfxil", "bfm", "ins", "sli", "sri",
-        "bsl", "bit", "bif", "fcvtn2", "xtn2", "fcvtxn2"}    # these also read their destination
+        "bsl", "bit", "bif", "fcvtn2", "xtn2", "fcvtxn2", "tbx"}    # these also read their destination
 _LOADS = {"ldr", "ldrb", "ldrh", "ldrsb", "ldrsh", "ldrsw", "ldur", "ldurb", "ldurh", "ldursb",
           "ldursh", "ldursw", "ldp", "ldnp", "ldpsw", "ld1", "ld1r", "ld2", "ld3", "ld4", "ldar",
           "ldxr", "ldaxr"}
