@@ -325,14 +325,6 @@ class _Exit:
     code: int
 
 
-def emulate(uc: Uc, out: bytearray) -> int | None:
-    """Compatibility entry: one call with a fresh GuestOS; write() output to fd 1/2 goes to `out`."""
-    os_ = GuestOS()
-    code = os_.emulate(uc)
-    out += os_.stdout + os_.stderr
-    return code
-
-
 def _uc_perms(prot: int) -> int:
     return prot & (PROT_READ | PROT_WRITE | PROT_EXEC)     # unicorn's UC_PROT_* use the same bits
 
