@@ -43,7 +43,7 @@ def run_net(arch: str, args) -> dict:
     t0 = time.time()
     pl.train_and_export(out, data, arch, args.epochs, _log)
     info = pl.convert(out, data, log=_log)
-    pl.search(out, data, cfg, args.losses, args.n_tune, args.points, args.ratio, _log)
+    pl.search(out, data, cfg, args.losses, args.n_tune, args.points, args.ratio, _log, args.tune_on)
     res = pl.evaluate(out, data, cfg, args.n_test if data == "mnist" else None, _log,
                       timing_images=args.timing_images, timing_repeats=3)
     if not (out / "trace.npz").exists():
@@ -74,6 +74,8 @@ def main() -> int:
     ap.add_argument("--points", type=int, default=6)
     ap.add_argument("--ratio", type=float, default=2.0)
     ap.add_argument("--losses", type=float, nargs="+", default=[0, 1, 2, 5])
+    ap.add_argument("--tune-on", choices=["train", "heldout"], default="train",
+                    help="Algorithm 2 on training images, or on half the held-out ones (tested on the other)")
     ap.add_argument("--suffix", default="", help="run variant: out/axsnn/<net><suffix>, results too")
     args = ap.parse_args()
     nets = {arch: run_net(arch, args) for arch in args.nets}

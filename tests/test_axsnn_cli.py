@@ -97,3 +97,13 @@ def test_empty_dataset_refused(tmp_path, capsys):
     assert main(["snn", "all", "--out", str(out), "--data", f"npz:{f}", "--arch", "digits_mlp"]) == 2
     assert "empty" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_heldout_tuning_split_is_disjoint_from_its_test_half():
+    from sw_models.axsnn.pipeline import _split
+    _, _, x_te, y_te = _split("digits", "train")
+    x_tune, y_tune, x_test, y_test = _split("digits", "heldout")
+    assert len(x_tune) + len(x_test) == len(x_te) and len(x_test) == len(x_te) // 2
+    assert np.array_equal(np.concatenate([x_test, x_tune]), x_te)
+    with pytest.raises(ValueError, match="tune_on"):
+        _split("digits", "nope")

@@ -69,7 +69,9 @@ def register(subparsers) -> None:
     common(se)
     _sim_args(se)
     se.add_argument("--losses", type=float, nargs="+", default=[0, 1, 2, 5], help="accuracy points")
-    se.add_argument("--n-tune", type=int, default=200, help="training images used by the search")
+    se.add_argument("--n-tune", type=int, default=200, help="images used by the search")
+    se.add_argument("--tune-on", choices=["train", "heldout"], default="train",
+                    help="search on training images, or on half the held-out ones (evaluate on the rest)")
     se.add_argument("--points", type=int, default=6, help="non-zero thresholds per layer")
     se.add_argument("--ratio", type=float, default=2.0, help="ratio between neighbouring thresholds")
     se.set_defaults(func=cmd_search)
@@ -153,7 +155,8 @@ def cmd_simulate(args) -> int:
 def cmd_search(args) -> int:
     from .pipeline import search
     cfg = _config(args)
-    state = search(args.out, args.data, cfg, args.losses, args.n_tune, args.points, args.ratio, _log)
+    state = search(args.out, args.data, cfg, args.losses, args.n_tune, args.points, args.ratio, _log,
+                   args.tune_on)
     print(json.dumps({k: v["thresholds"] for k, v in state["choices"].items()}, indent=1))
     return 0
 

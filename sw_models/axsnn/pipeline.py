@@ -81,8 +81,22 @@ def summary(res, y: np.ndarray, energy: dict) -> dict:
             "mean_steps": float(res.steps_run.mean()), "n_images": int(len(y))}
 
 
-def _settings(cfg, n_tune: int, points: int, ratio: float) -> dict:
-    return {"steps": cfg.steps, "lam": cfg.lam, "encoding": cfg.encoding, "seed": cfg.seed,
+def _split(data: str, tune_on: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_tune_pool, y_tune_pool, x_test, y_test). 'train': tune on training images (the paper's
+    TrData); 'heldout': tune on the second half of the held-out images, test on the first half."""
+    x_tr, y_tr, x_te, y_te = load(data)
+    if tune_on == "train":
+        return x_tr, y_tr, x_te, y_te
+    if tune_on == "heldout":
+        half = len(y_te) // 2
+        if half < 1:
+            raise ValueError(f"dataset {data!r} has too few test images to split")
+        return x_te[half:], y_te[half:], x_te[:half], y_te[:half]
+    raise ValueError(f"tune_on must be train or heldout, got {tune_on!r}")
+
+
+def _settings(cfg, n_tune: int, points: int, ratio: float, tune_on: str = "train") -> dict:
+    return {"tune_on": tune_on, "steps": cfg.steps, "lam": cfg.lam, "encoding": cfg.encoding, "seed": cfg.seed,
             "levels": list(cfg.levels), "fanin_check": cfg.fanin_check, "n_tune": n_tune,
             "points": points, "ratio": ratio}
 
@@ -95,7 +109,7 @@ def _run(snn: SNN, x: np.ndarray, y: np.ndarray, cfg) -> dict:
 
 
 def search(out: Path, data: str, cfg, losses: list[float], n_tune: int = 200, points: int = 6,
-           ratio: float = 2.0, log: Callable = _log) -> dict:
+           ratio: float = 2.0, log: Callable = _log, tune_on: str = "train") -> dict:
     """Algorithm 2 for every quality loss (percentage points); resumable through search.json."""
     from dataclasses import replace
     from sw_models.empir.store import load_json, save_json
@@ -104,12 +118,13 @@ def search(out: Path, data: str, cfg, losses: list[float], n_tune: int = 200, po
         raise ValueError(f"quality losses must be >= 0, got {losses}")
     snn = load_snn(out)
     cfg.check(snn)
-    x_tr, y_tr, _, _ = load(data)
+    x_tr, y_tr, _, _ = _split(data, tune_on)
     if n_tune < 1:
         raise ValueError(f"--n-tune must be >= 1, got {n_tune}")
     x, y = x_tr[:n_tune], y_tr[:n_tune]
-    settings, path = _settings(cfg, len(y), points, ratio), out / "search.json"
+    settings, path = _settings(cfg, len(y), points, ratio, tune_on), out / "search.json"
     state = load_json(path) if path.exists() else {"settings": settings, "cache": {}, "choices": {}}
+    state["settings"].setdefault("tune_on", "train")
     if state["settings"] != settings:
         raise ValueError(f"{path} was made with other settings {state['settings']}; use another --out")
     grids = [grid(m, points, ratio) for m in (s.max() for s in snn.spike_sig())]
@@ -151,7 +166,7 @@ def evaluate(out: Path, data: str, cfg, n_test: int | None = None, log: Callable
     s = state["settings"]
     cfg = replace(cfg, steps=s["steps"], lam=s["lam"], encoding=s["encoding"], seed=s["seed"],
                   levels=tuple(s["levels"]), fanin_check=s["fanin_check"])
-    _, _, x_te, y_te = load(data)
+    _, _, x_te, y_te = _split(data, s.get("tune_on", "train"))
     if n_test is not None:
         if n_test < 1:
             raise ValueError(f"--n-test must be >= 1, got {n_test}")
@@ -211,7 +226,7 @@ def trace(out: Path, data: str, cfg, loss: str = "0", log: Callable = _log) -> P
     cfg = replace(cfg, steps=s["steps"], lam=s["lam"], encoding=s["encoding"], seed=s["seed"],
                   levels=tuple(s["levels"]), fanin_check=s["fanin_check"],
                   thresholds=tuple(choice["thresholds"]), trace=False)
-    _, _, x_te, y_te = load(data)
+    _, _, x_te, y_te = _split(data, s.get("tune_on", "train"))
     x, y = x_te[:200], y_te[:200]
     res = simulate(snn, x, cfg)
     right = np.flatnonzero(res.pred == y)
