@@ -381,6 +381,30 @@ def test_cpp_psru_resolution_inside_region_chains_like_a_definite_skip(core):
         (2, 2, 1, 1, 2, 0)
 
 
+def test_cpp_psru_table_reload_drops_the_old_tables_records(core):
+    """A SASA-LD replaces the table; hits fetched after it under the old table (discarded by the stream
+    change that follows the serialising SASA-LD) must not be resolved or counted against the new one."""
+    old = enc.SasaEntry(0x1000, 2, enc.CondOp.SINGLE, (X5,))
+    new = enc.SasaEntry(0x2000, 1, enc.CondOp.SINGLE, (X5,))
+    out = core([
+        f"table 20 32 {_table(old)}",
+        "writer X 5 2",
+        "fetch 1000 3 0",                 # skippable under the old table, younger than the SASA-LD
+        "fetch 1004 4 0",
+        f"table 20 32 {_table(new)}",     # the SASA-LD (older) commits
+        f"wb X 5 2 {ZERO8}",
+        "skip 1008",
+        "issue 4",
+        "stream",
+        "commit 3",
+        "counters",
+    ])
+    assert out[:3] == ["ok", "continue", "continue"] and out[3] == "ok"
+    assert out[4:6] == ["none", "issue"]
+    c = _counters(out[-1])
+    assert (c["loads"], c["hits"], c["skipped"], c["skippable"]) == (2, 0, 0, 0)
+
+
 def test_cpp_fetch_skip_is_dropped_when_fetch_went_elsewhere(core):
     out = core(["arm 5004 5010", "skip 6000", "skip 5008", "arm 5004 5010", "skip 5004", "skip 5008",
                 "arm 5004 5010", "arm 500c 5020", "skip 5008",        # overlapping skips merge

@@ -80,8 +80,8 @@ main()
             in >> cap >> sprf >> h;
             auto raw = hexBytes(h);
             std::string err;
-            if (psru.table.load(raw.data(), raw.size() / ENTRY_BYTES, cap,
-                                sprf, err)) {
+            if (psru.loadTable(raw.data(), raw.size() / ENTRY_BYTES, cap,
+                               sprf, err)) {
                 psru.counters.sasaLoads++;
                 std::cout << "ok";
             } else {

@@ -521,6 +521,22 @@ class Psru
     };
     std::deque<Record> records;
 
+    /** SASA-LD: replace the table (see SasaTable::load).  The records of
+     *  the old table go: every older instruction has committed (SASA-LD
+     *  commits in order) and every younger one is discarded by the stream
+     *  change that follows a serialising instruction. */
+    bool
+    loadTable(const uint8_t *raw, unsigned count, unsigned capacity,
+              unsigned sprf_entries, std::string &err)
+    {
+        if (!table.load(raw, count, capacity, sprf_entries, err))
+            return false;
+        records.clear();
+        nullRanges.clear();
+        skipArmed = false;
+        return true;
+    }
+
     FetchAction
     onFetch(uint64_t pc, uint64_t seq, bool predicted_taken)
     {

@@ -264,7 +264,7 @@ SparceUnit::sasaLoad(ThreadContext *tc, Addr pc, Addr table_addr,
               pc, size, table_addr);
     }
     std::string err;
-    if (!psru.table.load(raw.data(), size, sasaEntries, sprfEntries, err))
+    if (!psru.loadTable(raw.data(), size, sasaEntries, sprfEntries, err))
         fatal("SASA-LD at %#x: %s", pc, err);
     loadSpRFFromArchState(tc);
     psru.counters.sasaLoads++;
