@@ -64,6 +64,7 @@ class RunInfo:
     exit_code: int = 0
     stdout: bytes = b""
     host_seconds: float = 0.0
+    host_cpu_seconds: float = 0.0
     sparce: SparceStats = field(default_factory=SparceStats)
 
 
@@ -305,7 +306,7 @@ class Engine:
 
     # ---- run
     def run(self) -> RunInfo:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         pc = self.program.entry
         while True:
             self._restart = None
@@ -325,6 +326,7 @@ class Engine:
             pc = self._restart
         self._finish_pending(-1)
         self.info.host_seconds = time.perf_counter() - start
+        self.info.host_cpu_seconds = time.thread_time() - cpu
         return self.info
 
     def snapshot(self) -> RunSnapshot:
@@ -339,7 +341,8 @@ class Engine:
             l1i=replace(c.l1i.stats), l1d=replace(c.l1d.stats), l2=replace(c.l2.stats),
             sparce=replace(self.info.sparce, skips_by_pc=dict(self.info.sparce.skips_by_pc)),
             exit_code=self.info.exit_code, stdout=self.info.stdout, stderr=bytes(self.guest.stderr),
-            host_seconds=self.info.host_seconds, profile_cycles=dict(self.profile_cycles),
+            host_seconds=self.info.host_seconds, host_cpu_seconds=self.info.host_cpu_seconds,
+            profile_cycles=dict(self.profile_cycles),
             profile_insts=dict(self.profile_insts))
 
     def _fault(self, exc: UcError) -> SimulationError:
@@ -354,16 +357,29 @@ class Engine:
         return SimulationError(pc, cause, str(self.program.path))
 
 
+def read_sasa_table(uc: Uc, rn: int, size: int) -> tuple[int, bytes]:
+    """SASA-LD [Xrn], #size: (the table's address, its raw bytes); SasaError if unmapped."""
+    addr = uc.reg_read(uc_reg(f"x{rn}"))
+    try:
+        return addr, bytes(uc.mem_read(addr, size * ENTRY_BYTES))
+    except UcError:
+        raise SasaError(f"SASA-LD reads {size} entries at unmapped address {addr:#x}") from None
+
+
+def sasa_table_lines(addr: int, nbytes: int) -> range:
+    """The 64-byte lines a SASA-LD reads (each one an L1D access)."""
+    return range(addr >> 6, (addr + nbytes - 1 >> 6) + 1)
+
+
 def load_sasa_table(uc: Uc, table: SasaTable, params: SystemParams, rn: int, size: int, writes_of,
                     touch_line) -> str | None:
     """SASA-LD [Xrn], #size: read `size` entries at Xrn, touching each L1D line they occupy, and
     replace `table`. Returns the cause of a failure (the table is then unchanged), else None."""
-    addr = uc.reg_read(uc_reg(f"x{rn}"))
     try:
-        raw = bytes(uc.mem_read(addr, size * ENTRY_BYTES))
-    except UcError:
-        return f"SASA-LD reads {size} entries at unmapped address {addr:#x}"
-    for line in range(addr >> 6, (addr + len(raw) - 1 >> 6) + 1):
+        addr, raw = read_sasa_table(uc, rn, size)
+    except SasaError as exc:
+        return str(exc)
+    for line in sasa_table_lines(addr, len(raw)):
         touch_line(line)
     try:
         table.load(decode_table(raw, params.sasa_entries), writes_of)
@@ -407,12 +423,10 @@ def map_program(uc: Uc, program: Program) -> syscalls.GuestOS:
     for seg in program.segments:
         for page in range(seg.vaddr // PAGE, (seg.vaddr + seg.memsz + PAGE - 1) // PAGE):
             perms[page] = perms.get(page, 0) | _uc_perms(seg.flags)
-    for start, count in _runs(sorted(perms)):
-        uc.mem_map(start * PAGE, count * PAGE)
-    for seg in program.segments:
-        uc.mem_write(seg.vaddr, seg.data)
-    for page, prot in perms.items():
-        uc.mem_protect(page * PAGE, PAGE, prot)
+    for start, count, prot in _prot_runs(perms):     # one mapping per run of equal permissions:
+        uc.mem_map(start * PAGE, count * PAGE, prot)  # page-by-page protection splits unicorn's
+    for seg in program.segments:                      # regions and slows every later access
+        uc.mem_write(seg.vaddr, seg.data)             # (host writes ignore the permissions)
     uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE, UC_PROT_READ | UC_PROT_WRITE)
     guest = syscalls.GuestOS.for_segments(str(program.path.resolve()),
                                           [s.vaddr + s.memsz for s in program.segments])
@@ -442,16 +456,15 @@ def _initial_stack(program: Program, sp: int, guest: syscalls.GuestOS) -> bytes:
     return head.ljust(208, b"\0") + guest.random_bytes(16) + name.ljust(32, b"\0")
 
 
-def _runs(pages: list[int]):
-    """Group sorted page numbers into (start, count) runs."""
-    start = prev = None
-    for page in pages:
-        if start is None:
-            start = prev = page
-        elif page == prev + 1:
-            prev = page
-        else:
-            yield start, prev - start + 1
-            start = prev = page
-    if start is not None:
-        yield start, prev - start + 1
+def _prot_runs(perms: dict[int, int]):
+    """Group pages into (start, count, prot) runs of consecutive pages with equal permissions."""
+    run = None
+    for page in sorted(perms):
+        if run and page == run[0] + run[1] and perms[page] == run[2]:
+            run[1] += 1
+            continue
+        if run:
+            yield tuple(run)
+        run = [page, 1, perms[page]]
+    if run:
+        yield tuple(run)

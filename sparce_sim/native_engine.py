@@ -12,6 +12,7 @@ which tests/test_native_identity.py checks counter by counter.
 from __future__ import annotations
 
 import ctypes
+import time
 
 import numpy as np
 from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_PROT, UC_HOOK_MEM_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
@@ -25,7 +26,7 @@ from . import syscalls
 from .cache import CacheStats
 from .decode import Decoder, DecodeError, StaticInst, uc_reg
 from .engine import (DEFAULT_MAX_INSTS, SimulationError, fault_kind, limit_message, load_sasa_table, map_program,
-                     read_symbol, write_symbol)
+                     read_sasa_table, read_symbol, write_symbol)
 from .loader import Program
 from .snapshot import RunSnapshot, op_class_counts
 from .sparce import SasaTable, SparceStats
@@ -47,7 +48,8 @@ def native_available() -> bool:
 def _uc_api() -> dict[str, int]:
     """Addresses of the unicorn C functions, from the binding's own loaded library."""
     from unicorn.unicorn_py3.unicorn import uclib
-    names = ("uc_hook_add", "uc_hook_del", "uc_reg_read", "uc_reg_write", "uc_emu_start", "uc_emu_stop")
+    names = ("uc_hook_add", "uc_hook_del", "uc_reg_read", "uc_reg_write", "uc_emu_start", "uc_emu_stop",
+             "uc_mem_read")
     return {n: ctypes.cast(getattr(uclib, n), ctypes.c_void_p).value for n in names}
 
 
@@ -69,6 +71,29 @@ def _operand(rid: int, ucr: int, o) -> tuple:
     return (rid, ucr, lane, vector, vector and o.lane == 0)
 
 
+def _decoder_callback(uc: Uc, decoder: Decoder):
+    """The core's decode callback: the record of the StaticInst at a PC met for the first time."""
+    def decode(pc: int) -> tuple:
+        try:
+            return _record(decoder.decode(pc, bytes(uc.mem_read(pc, 4))))
+        except DecodeError as exc:
+            raise DecodeError(str(exc).split(" at PC")[0]) from None
+        except UcError:
+            raise DecodeError("instruction fetch from unmapped memory") from None
+    return decode
+
+
+class _FaultLog:
+    """Unicorn's memory-fault hook: remembers the faulting access for the error message."""
+
+    def __init__(self) -> None:
+        self.fault: tuple[int, int, str] | None = None
+
+    def record(self, _uc, access, addr, size, _value, _data) -> bool:
+        self.fault = (addr, size, fault_kind(access))
+        return False
+
+
 class NativeEngine:
     """One simulation of one program. Create, write inputs, `run()`, read outputs, `snapshot()`."""
 
@@ -87,10 +112,13 @@ class NativeEngine:
         self.guest = map_program(self.uc, program)
         self.decoder = Decoder(params)
         self.table = SasaTable(params.sasa_entries, params.sprf_entries)
-        self._fault_addr: tuple[int, int, str] | None = None
-        self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
-        self.uc.hook_add(UC_HOOK_MEM_PROT, self._on_unmapped)          # ELF permissions (e.g. .text)
-        self._core = _native.Core(self._config(), self._decode)
+        # No callback refers back to this object, so an engine is freed (with its unicorn instance)
+        # as soon as it is dropped, not at some later garbage collection: a sweep makes hundreds.
+        self._faults = _FaultLog()
+        self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._faults.record)
+        self.uc.hook_add(UC_HOOK_MEM_PROT, self._faults.record)          # ELF permissions (e.g. .text)
+        self._core = _native.Core(self._config(), _decoder_callback(self.uc, self.decoder), self.uc)
+        self._wall = self._cpu = 0.0
         self._core.set_profile([(program.symbol(n).addr, program.symbol(n).addr + program.symbol(n).size)
                                 for n in profile])
         self._exit_code = 0
@@ -103,7 +131,7 @@ class NativeEngine:
         hi = max((base + len(data) for base, data in texts), default=0)
         hi = (hi + 3) & ~3
         return {**_uc_api(), "uc": self.uc._uch.value,
-                "hook_code": UC_HOOK_CODE, "hook_intr": UC_HOOK_INTR, "uc_pc": A.UC_ARM64_REG_PC, "uc_x": _x_regs(),
+                "sparce_on": int(self.sparce_on), "hook_code": UC_HOOK_CODE, "hook_intr": UC_HOOK_INTR, "uc_pc": A.UC_ARM64_REG_PC, "uc_x": _x_regs(),
                 "text_lo": lo, "text_hi": hi,
                 "l1i_kb": p.l1i.size_kb, "l1i_assoc": p.l1i.assoc, "l1d_kb": p.l1d.size_kb,
                 "l1d_assoc": p.l1d.assoc, "l2_kb": p.l2.size_kb, "l2_assoc": p.l2.assoc,
@@ -122,22 +150,16 @@ class NativeEngine:
     def read_symbol(self, name: str, nbytes: int | None = None) -> bytes:
         return read_symbol(self.uc, self.program, name, nbytes)
 
-    # ---- callbacks from the core and unicorn
-    def _decode(self, pc: int) -> tuple:
-        try:
-            word = bytes(self.uc.mem_read(pc, 4))
-            return _record(self.decoder.decode(pc, word))
-        except DecodeError as exc:
-            raise DecodeError(str(exc).split(" at PC")[0]) from None
-        except UcError:
-            raise DecodeError("instruction fetch from unmapped memory") from None
-
-    def _on_unmapped(self, uc, access, addr, size, _value, _data) -> bool:
-        self._fault_addr = (addr, size, fault_kind(access))
-        return False
-
     # ---- run
     def run(self) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            self._run()
+        finally:
+            self._wall += time.perf_counter() - wall
+            self._cpu += time.thread_time() - cpu
+
+    def _run(self) -> None:
         core, pc = self._core, self.program.entry
         while True:
             stop, at, code, message = core.run(pc)
@@ -147,8 +169,11 @@ class NativeEngine:
                     self._exit_code = exit_code
                     break
                 pc = at
+            elif stop == _native.STOP_SASA_NEW:
+                self._new_table(at)
+                pc = at + 4
             elif stop == _native.STOP_EXCEPTION:
-                pc = self._exception(at, code)
+                raise self._undefined(at, code)
             elif stop == _native.STOP_INTERRUPT:
                 raise KeyboardInterrupt
             else:
@@ -161,31 +186,33 @@ class NativeEngine:
         except syscalls.SyscallError as exc:
             raise SimulationError(pc - 4, str(exc), str(self.program.path)) from None
 
-    def _exception(self, pc: int, intno: int) -> int:
-        """An undefined word stopped the core at pc: load a SASA table, or report the fault.
-        Returns the PC to resume at."""
+    def _undefined(self, pc: int, intno: int) -> SimulationError:
+        """The error for an undefined word (a reserved SASA-LD form names its defect)."""
         word = int.from_bytes(bytes(self.uc.mem_read(pc, 4)), "little")
         try:
-            sasa = decode_sasa_ld(word)
+            decode_sasa_ld(word)
+        except SasaError as exc:
+            return SimulationError(pc, str(exc), str(self.program.path))
+        return SimulationError(pc, f"undefined instruction {word:#010x} (exception {intno})",
+                               str(self.program.path))
+
+    def _new_table(self, pc: int) -> None:
+        """A SASA-LD at pc read a table the core has not seen: read, decode and validate it (the
+        same code as the Python engine) and hand it to the core, which loads it; later loads of
+        the same table stay in the core."""
+        word = int.from_bytes(bytes(self.uc.mem_read(pc, 4)), "little")
+        rn, size = decode_sasa_ld(word)
+        try:
+            addr, raw = read_sasa_table(self.uc, rn, size)
         except SasaError as exc:
             raise SimulationError(pc, str(exc), str(self.program.path)) from None
-        if sasa is None:
-            raise SimulationError(pc, f"undefined instruction {word:#010x} (exception {intno})",
-                                  str(self.program.path))
-        self._core.finish(pc + 4)                   # time the SASA-LD itself
-        self._core.count_sasa_load()
-        if self.sparce_on:
-            self._load_table(pc, *sasa)
-        return pc + 4
-
-    def _load_table(self, pc: int, rn: int, size: int) -> None:
         cause = load_sasa_table(self.uc, self.table, self.params, rn, size, self._writes_of,
-                                lambda line: self._core.data_lines(line, line))
+                                lambda _line: None)          # the core makes the L1D accesses
         if cause:
             raise SimulationError(pc, cause, str(self.program.path))
-        self._core.set_regions([(r.entry.preceding_pc, r.entry.insts_to_skip, int(r.entry.op),
-                                 [_operand(rid, ucr, o) for rid, ucr, o in r.reads])
-                                for r in self.table.regions.values()])
+        self._core.add_table(addr, raw, [(r.entry.preceding_pc, r.entry.insts_to_skip, int(r.entry.op),
+                                          [_operand(rid, ucr, o) for rid, ucr, o in r.reads])
+                                         for r in self.table.regions.values()])
 
     def _writes_of(self, pc: int) -> tuple[int, ...]:
         try:
@@ -200,8 +227,8 @@ class NativeEngine:
         if stop == _native.STOP_LIMIT:
             return SimulationError(pc, limit_message(self.max_insts), path)
         pc = self.uc.reg_read(A.UC_ARM64_REG_PC)
-        if self._fault_addr is not None:
-            addr, size, kind = self._fault_addr
+        if self._faults.fault is not None:
+            addr, size, kind = self._faults.fault
             return SimulationError(pc, f"{kind} address {addr:#x} ({size} bytes)", path)
         if stop == _native.STOP_UC_ERROR:
             return SimulationError(pc, f"CPU fault: {UcError(code)}", path)
@@ -222,6 +249,6 @@ class NativeEngine:
             op_classes=op_class_counts(by_pc, lambda pc: self.decoder.decode(pc, b"").op_class),
             l1i=CacheStats(**d["l1i"]), l1d=CacheStats(**d["l1d"]), l2=CacheStats(**d["l2"]),
             sparce=sparce, exit_code=self._exit_code, stdout=bytes(self.guest.stdout), stderr=bytes(self.guest.stderr),
-            host_seconds=d["host_seconds"],
+            host_seconds=self._wall, host_cpu_seconds=self._cpu,
             profile_cycles={n: c for n, (c, _) in zip(self.profile, d["profile"])},
             profile_insts={n: i for n, (_, i) in zip(self.profile, d["profile"])})

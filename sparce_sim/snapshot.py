@@ -34,7 +34,8 @@ class RunSnapshot:
     exit_code: int = 0
     stdout: bytes = b""
     stderr: bytes = b""
-    host_seconds: float = 0.0
+    host_seconds: float = 0.0              # wall clock of the run (gem5's hostSeconds)
+    host_cpu_seconds: float = 0.0          # CPU time of the simulating thread
     profile_cycles: dict[str, int] = field(default_factory=dict)
     profile_insts: dict[str, int] = field(default_factory=dict)
 

@@ -39,6 +39,10 @@ def collect(snap: RunSnapshot) -> tuple[dict[str, float], dict[str, str]]:
     put("hostSeconds", round(snap.host_seconds, 4), "Real time elapsed on the host (Second)")
     put("hostInstRate", round(insts / snap.host_seconds) if snap.host_seconds else 0,
         "Simulator instruction rate (inst/s) ((Count/Second))")
+    put("hostCpuSeconds", round(snap.host_cpu_seconds, 4),
+        "CPU time of the simulating thread (Second)")
+    put("hostCpuInstRate", round(insts / snap.host_cpu_seconds) if snap.host_cpu_seconds else 0,
+        "Simulator instruction rate per CPU second (inst/s) ((Count/Second))")
     put("system.clk_domain.clock", period_ticks, "Clock period in ticks (Tick)")
     put("system.cpu.numCycles", cycles, "Number of cpu cycles simulated (Cycle)")
     put("system.cpu.cpi", cycles / insts if insts else 0, "CPI: cycles per instruction ((Cycle/Count))")

@@ -19,7 +19,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include <ctime>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -37,10 +36,16 @@ typedef int (*uc_reg_read_t)(uc_engine *, int, void *);
 typedef int (*uc_reg_write_t)(uc_engine *, int, const void *);
 typedef int (*uc_emu_start_t)(uc_engine *, uint64_t, uint64_t, uint64_t, size_t);
 typedef int (*uc_emu_stop_t)(uc_engine *);
+typedef int (*uc_mem_read_t)(uc_engine *, uint64_t, void *, uint64_t);
 
 /* Why run() returned. */
 enum Stop { STOP_NONE = 0, STOP_SVC, STOP_EXCEPTION, STOP_UC_ERROR, STOP_DECODE, STOP_LIMIT,
-            STOP_INTERRUPT, STOP_EMPTY };
+            STOP_INTERRUPT, STOP_EMPTY, STOP_SASA_NEW };
+
+/* SASA-LD [Xn], #size (isa_ext/encoding.py): 0x02000000 | size << 5 | n; n = 31 or size = 0
+ * are reserved forms, left to the wrapper's error message. */
+constexpr uint32_t SASA_LD_MASK = 0xFFE00000, SASA_LD_BASE = 0x02000000;
+constexpr unsigned SASA_ENTRY_BYTES = 16;
 
 struct Api {
     uc_hook_add_t hook_add;
@@ -49,6 +54,7 @@ struct Api {
     uc_reg_write_t reg_write;
     uc_emu_start_t emu_start;
     uc_emu_stop_t emu_stop;
+    uc_mem_read_t mem_read;
 };
 
 struct Profile { uint64_t lo, hi, cycles, insts; };
@@ -58,6 +64,7 @@ struct Core {
     Api api;
     uc_engine *uc;
     PyObject *decode_cb;               // pc -> tuple (sparce_sim/native_engine.py)
+    PyObject *uc_owner;                // the Python Uc: kept alive until the hooks are removed
     int hook_types[2];                 // UC_HOOK_CODE, UC_HOOK_INTR
     int uc_pc;                         // UC_ARM64_REG_PC
     int uc_x[32];                      // unicorn ids of X0-X30, SP (engine ids 0-31)
@@ -80,13 +87,13 @@ struct Core {
     int64_t skip_landing;
     /* run control */
     uint64_t max_insts;
+    bool sparce_on;                    // SASA-LD loads tables (off: it is a no-op)
     int stop;
     uint64_t stop_pc;
     uint32_t stop_intno;
     std::string *stop_msg;
     uint64_t check_countdown;
     std::vector<Profile> *profile;
-    double host_seconds;               // CPU time spent in run() (thread CPU clock)
 };
 
 /* ---- static instructions */
@@ -227,14 +234,15 @@ static bool operand_sparse(Core *c, const SpRFOperand &o) {
 
 /* The PSRU at a region's first PC; true when the region was skipped (PC moved past it). */
 static bool on_region(Core *c, uint64_t pc, bool landed) {
-    auto it = c->psru->regions.find(pc);
-    if (it == c->psru->regions.end())
+    auto &regions = c->psru->regions();
+    auto it = regions.find(pc);
+    if (it == regions.end())
         return false;
     Region &r = it->second;
     Pipeline &pipe = *c->pipe;
     if (!(landed || pipe.last_pc == int64_t(r.preceding_pc)))
         return false;
-    c->psru->counters.hits++;
+    c->psru->counters.hits++;   // (a region start in the flag array is in the current table)
     int64_t ready[2];
     bool sparse[2];
     for (unsigned i = 0; i < r.nops; i++) {
@@ -299,7 +307,7 @@ static void hook_code(uc_engine *, uint64_t pc, uint32_t, void *user) {
         if (pc >= c->text_lo && pc < c->text_hi)
             start = (*c->region_flag)[(pc - c->text_lo) >> 2];
         else
-            start = c->psru->regions.count(pc) != 0;
+            start = c->psru->regions().count(pc) != 0;
         if (start && on_region(c, pc, landed))
             return;
     }
@@ -317,6 +325,45 @@ static void hook_code(uc_engine *, uint64_t pc, uint32_t, void *user) {
     }
 }
 
+/* Make `t` the hardware table: the flag array marks its region starts. */
+static void switch_table(Core *c, Table *t) {
+    if (c->psru->current == t)
+        return;
+    if (c->psru->current)
+        for (auto &kv : c->psru->current->regions)
+            if (kv.first >= c->text_lo && kv.first < c->text_hi)
+                (*c->region_flag)[(kv.first - c->text_lo) >> 2] = 0;
+    for (auto &kv : t->regions)
+        if (kv.first >= c->text_lo && kv.first < c->text_hi)
+            (*c->region_flag)[(kv.first - c->text_lo) >> 2] = 1;
+    c->psru->current = t;
+}
+
+/* A SASA-LD at pc executed: time it; with SPARCE on, read the table: a table seen before is
+ * loaded here (its L1D accesses, then a swap), a new one stops for the wrapper to validate.
+ * Returns false when emulation must stop. */
+static bool sasa_ld(Core *c, uint64_t pc, unsigned rn, unsigned size) {
+    time_pending(c, int64_t(pc + 4));
+    c->psru->counters.sasa_loads++;
+    uint64_t next = pc + 4;
+    if (c->sparce_on) {
+        uint64_t addr = read_x(c, int(rn));
+        std::string raw(size_t(size) * SASA_ENTRY_BYTES, '\0');
+        Table *t = nullptr;
+        if (c->api.mem_read(c->uc, addr, raw.data(), raw.size()) == 0)
+            t = c->psru->find(addr, raw);
+        if (!t) {
+            halt(c, STOP_SASA_NEW, pc, "");    // unmapped or new: the wrapper reads and validates
+            return false;
+        }
+        for (uint64_t line = addr >> 6; line <= (addr + raw.size() - 1) >> 6; line++)
+            c->caches->data_miss_penalty(int64_t(line), false);
+        switch_table(c, t);
+    }
+    c->api.reg_write(c->uc, c->uc_pc, &next);
+    return true;
+}
+
 static void hook_intr(uc_engine *, uint32_t intno, void *user) {
     Core *c = static_cast<Core *>(user);
     uint64_t pc = 0;
@@ -327,7 +374,15 @@ static void hook_intr(uc_engine *, uint32_t intno, void *user) {
         halt(c, STOP_SVC, pc, "");
         return;
     }
-    halt(c, STOP_EXCEPTION, pc, "");   // SASA-LD or a fault: the wrapper decides
+    uint32_t word = 0;
+    if (c->api.mem_read(c->uc, pc, &word, 4) == 0 && (word & SASA_LD_MASK) == SASA_LD_BASE) {
+        unsigned rn = word & 0x1F, size = (word >> 5) & 0xFFFF;
+        if (rn != 31 && size != 0) {
+            sasa_ld(c, pc, rn, size);
+            return;
+        }
+    }
+    halt(c, STOP_EXCEPTION, pc, "");   // a fault (or a reserved SASA-LD form): the wrapper reports it
 }
 
 /* ---- the Python type */
@@ -355,6 +410,7 @@ static void Core_dealloc(Core *c) {
         for (uc_hook h : c->hooks)
             c->api.hook_del(c->uc, h);
     Py_XDECREF(c->decode_cb);
+    Py_XDECREF(c->uc_owner);          // after hook_del: the engine may be closed now
     delete c->text;
     delete c->other;
     delete c->region_flag;
@@ -376,18 +432,25 @@ static bool get_int(PyObject *d, const char *key, long long &out) {
     return !(out == -1 && PyErr_Occurred());
 }
 
-/* Core(config: dict, decode: callable) */
+/* Core(config: dict, decode: callable, uc: the Python Uc whose engine config["uc"] is) */
 static int Core_init(Core *c, PyObject *args, PyObject *) {
-    PyObject *cfg, *cb;
-    if (!PyArg_ParseTuple(args, "O!O", &PyDict_Type, &cfg, &cb))
+    PyObject *cfg, *cb, *owner;
+    if (!PyArg_ParseTuple(args, "O!OO", &PyDict_Type, &cfg, &cb, &owner))
         return -1;
+    if (c->attached) {
+        PyErr_SetString(PyExc_RuntimeError, "native engine: a Core is initialised once");
+        return -1;
+    }
+    Py_INCREF(owner);
+    Py_XSETREF(c->uc_owner, owner);
     const char *api_names[] = {"uc_hook_add", "uc_hook_del", "uc_reg_read", "uc_reg_write",
-                               "uc_emu_start", "uc_emu_stop"};
+                               "uc_emu_start", "uc_emu_stop", "uc_mem_read"};
     void **api_slots[] = {(void **)&c->api.hook_add, (void **)&c->api.hook_del,
                           (void **)&c->api.reg_read, (void **)&c->api.reg_write,
-                          (void **)&c->api.emu_start, (void **)&c->api.emu_stop};
+                          (void **)&c->api.emu_start, (void **)&c->api.emu_stop,
+                          (void **)&c->api.mem_read};
     long long v;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         if (!get_int(cfg, api_names[i], v))
             return -1;
         *api_slots[i] = reinterpret_cast<void *>(intptr_t(v));
@@ -450,6 +513,8 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     c->pipe->init(pp, c->caches);
     if (!get_int(cfg, "max_insts", v)) return -1;
     c->max_insts = v > 0 ? uint64_t(v) : UINT64_MAX;
+    if (!get_int(cfg, "sparce_on", v)) return -1;
+    c->sparce_on = v != 0;
     Py_INCREF(cb);
     Py_XSETREF(c->decode_cb, cb);
     /* hooks: all code, interrupts */
@@ -470,11 +535,7 @@ static PyObject *Core_run(Core *c, PyObject *args) {
         return nullptr;
     c->stop = STOP_NONE;
     c->stop_msg->clear();
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
     int err = c->api.emu_start(c->uc, pc, 0, 0, 0);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-    c->host_seconds += double(t1.tv_sec - t0.tv_sec) + 1e-9 * double(t1.tv_nsec - t0.tv_nsec);
     if (PyErr_Occurred())
         return nullptr;
     if (c->stop == STOP_NONE)
@@ -494,22 +555,6 @@ static PyObject *Core_finish(Core *c, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* drop(): forget the pending instruction (it faulted and never executed). */
-static PyObject *Core_drop(Core *c, PyObject *) {
-    c->pending = nullptr;
-    Py_RETURN_NONE;
-}
-
-/* data_lines(first, last): demand accesses to lines first..last (a SASA-LD's table read). */
-static PyObject *Core_data_lines(Core *c, PyObject *args) {
-    long long first, last;
-    if (!PyArg_ParseTuple(args, "LL", &first, &last))
-        return nullptr;
-    for (long long l = first; l <= last; l++)
-        c->caches->data_miss_penalty(l, false);
-    Py_RETURN_NONE;
-}
-
 static bool parse_operand(PyObject *t, SpRFOperand &o) {
     int vec, lane_view;
     if (!PyArg_ParseTuple(t, "iiipp", &o.rid, &o.ucreg, &o.lane, &vec, &lane_view))
@@ -519,10 +564,15 @@ static bool parse_operand(PyObject *t, SpRFOperand &o) {
     return o.rid >= 0 && o.rid < NUM_REGS;
 }
 
-/* set_regions([(preceding_pc, insts, op, [(rid, ucreg, lane, vector, lane_view), ...]), ...]) */
-static PyObject *Core_set_regions(Core *c, PyObject *args) {
+/* add_table(addr, raw, [(preceding_pc, insts, op, [(rid, ucreg, lane, vector, lane_view), ...]), ...]):
+ * a table the wrapper read and validated at a SASA-LD; it becomes the hardware table, and later
+ * SASA-LDs of the same bytes at the same address load it without leaving C++. */
+static PyObject *Core_add_table(Core *c, PyObject *args) {
     PyObject *list;
-    if (!PyArg_ParseTuple(args, "O", &list))
+    unsigned long long addr;
+    const char *raw;
+    Py_ssize_t raw_len;
+    if (!PyArg_ParseTuple(args, "Ky#O", &addr, &raw, &raw_len, &list))
         return nullptr;
     std::unordered_map<uint64_t, Region> regions;
     Py_ssize_t n = PySequence_Size(list);
@@ -558,11 +608,12 @@ static PyObject *Core_set_regions(Core *c, PyObject *args) {
         }
         regions[r.start] = r;
     }
-    std::fill(c->region_flag->begin(), c->region_flag->end(), 0);
-    for (auto &kv : regions)
-        if (kv.first >= c->text_lo && kv.first < c->text_hi)
-            (*c->region_flag)[(kv.first - c->text_lo) >> 2] = 1;
-    c->psru->load(regions);
+    Table *t = c->psru->find(addr, std::string(raw, size_t(raw_len)));
+    if (!t)
+        t = c->psru->add(addr, std::string(raw, size_t(raw_len)), std::move(regions));
+    for (uint64_t line = addr >> 6; raw_len && line <= (addr + uint64_t(raw_len) - 1) >> 6; line++)
+        c->caches->data_miss_penalty(int64_t(line), false);
+    switch_table(c, t);
     Py_RETURN_NONE;
 }
 
@@ -657,7 +708,6 @@ static PyObject *Core_snapshot(Core *c, PyObject *) {
     rc |= put(d, "squashed_insts", PyLong_FromUnsignedLongLong(k.squashed_insts));
     rc |= put(d, "skips_by_pc", skips);
     rc |= put(d, "profile", prof);
-    rc |= put(d, "host_seconds", PyFloat_FromDouble(c->host_seconds));
     if (rc) {
         Py_DECREF(d);
         return nullptr;
@@ -665,21 +715,12 @@ static PyObject *Core_snapshot(Core *c, PyObject *) {
     return d;
 }
 
-/* count_sasa_load(): a SASA-LD executed (counted whether or not SPARCE is on). */
-static PyObject *Core_count_sasa_load(Core *c, PyObject *) {
-    c->psru->counters.sasa_loads++;
-    Py_RETURN_NONE;
-}
-
 static PyMethodDef Core_methods[] = {
     {"run", (PyCFunction)Core_run, METH_VARARGS, "run(pc) -> (stop, pc, intno, message)"},
     {"finish", (PyCFunction)Core_finish, METH_VARARGS, "time the pending instruction"},
-    {"drop", (PyCFunction)Core_drop, METH_NOARGS, "forget the pending instruction"},
-    {"data_lines", (PyCFunction)Core_data_lines, METH_VARARGS, "demand-access L1D lines"},
-    {"set_regions", (PyCFunction)Core_set_regions, METH_VARARGS, "load the SASA table"},
+    {"add_table", (PyCFunction)Core_add_table, METH_VARARGS, "load a validated SASA table"},
     {"set_profile", (PyCFunction)Core_set_profile, METH_VARARGS, "symbols to profile"},
     {"snapshot", (PyCFunction)Core_snapshot, METH_NOARGS, "all counters"},
-    {"count_sasa_load", (PyCFunction)Core_count_sasa_load, METH_NOARGS, "count a SASA-LD"},
     {nullptr, nullptr, 0, nullptr}};
 
 static PyTypeObject CoreType = {PyVarObject_HEAD_INIT(nullptr, 0)};
@@ -713,5 +754,6 @@ PyMODINIT_FUNC PyInit__native(void) {
     PyModule_AddIntConstant(m, "STOP_LIMIT", STOP_LIMIT);
     PyModule_AddIntConstant(m, "STOP_INTERRUPT", STOP_INTERRUPT);
     PyModule_AddIntConstant(m, "STOP_EMPTY", STOP_EMPTY);
+    PyModule_AddIntConstant(m, "STOP_SASA_NEW", STOP_SASA_NEW);
     return m;
 }

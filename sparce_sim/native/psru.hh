@@ -12,6 +12,8 @@
 #define AXSIM_PSRU_HH
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -51,13 +53,46 @@ struct Decision {
     int64_t resume_at = -1;
 };
 
+/* One SASA table as loaded by a SASA-LD: where it was read, its bytes, its regions by start PC. */
+struct Table {
+    uint64_t addr = 0;
+    std::string raw;
+    std::unordered_map<uint64_t, Region> regions;
+};
+
 class Psru {
   public:
-    std::unordered_map<uint64_t, Region> regions;    // region start PC -> region
     SparceCounters counters;
-    std::unordered_map<uint64_t, uint64_t> skips_by_pc;   // of tables replaced by a later SASA-LD
+    Table *current = nullptr;          // the hardware table's contents (null before any SASA-LD)
 
-    bool loaded() const { return !regions.empty(); }
+    bool loaded() const { return current != nullptr; }
+    std::unordered_map<uint64_t, Region> &regions() { return current->regions; }
+
+    /* The table a SASA-LD of `raw` at `addr` loads, if it was validated before (else null). */
+    Table *find(uint64_t addr, const std::string &raw) {
+        for (auto &t : tables)
+            if (t->addr == addr && t->raw == raw) return t.get();
+        return nullptr;
+    }
+
+    /* Keep a newly validated table. */
+    Table *add(uint64_t addr, std::string raw, std::unordered_map<uint64_t, Region> regions) {
+        tables.push_back(std::make_unique<Table>());
+        Table *t = tables.back().get();
+        t->addr = addr;
+        t->raw = std::move(raw);
+        t->regions = std::move(regions);
+        return t;
+    }
+
+    /* Skips by precedingPC over every table loaded. */
+    std::unordered_map<uint64_t, uint64_t> all_skips() const {
+        std::unordered_map<uint64_t, uint64_t> out;
+        for (auto &t : tables)
+            for (auto &kv : t->regions)
+                if (kv.second.skips) out[kv.second.preceding_pc] += kv.second.skips;
+        return out;
+    }
 
     /* Fig. 4.5 for a hit: operand i was written back at cycle ready[i] and is sparse[i];
      * fetch_pre is the cycle precedingPC was fetched. */
@@ -104,25 +139,8 @@ class Psru {
         r.skips++;
     }
 
-    /* Replace the table (a SASA-LD), keeping the skip counts of the old one. */
-    void load(std::unordered_map<uint64_t, Region> &fresh) {
-        fold_skips();
-        regions.swap(fresh);
-    }
-
-    /* Skips by precedingPC over every table loaded so far. */
-    std::unordered_map<uint64_t, uint64_t> all_skips() {
-        fold_skips();
-        return skips_by_pc;
-    }
-
   private:
-    void fold_skips() {
-        for (auto &kv : regions) {
-            if (kv.second.skips) skips_by_pc[kv.second.preceding_pc] += kv.second.skips;
-            kv.second.skips = 0;
-        }
-    }
+    std::vector<std::unique_ptr<Table>> tables;   // every table validated so far
 };
 
 }  // namespace axsim
