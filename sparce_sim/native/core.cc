@@ -74,7 +74,7 @@ struct Core {
     uint64_t text_lo, text_hi;
     std::vector<StaticInst> *text;
     std::unordered_map<uint64_t, StaticInst> *other;
-    std::vector<uint8_t> *region_flag; // 1 at region start PCs inside the text
+    std::vector<Region *> *region_at;  // per text PC: the current table's region starting there
     /* timing */
     Hierarchy *caches;
     Pipeline *pipe;
@@ -232,17 +232,21 @@ static bool operand_sparse(Core *c, const SpRFOperand &o) {
     return (v[0] | v[1] | v[2] | v[3]) == 0;
 }
 
-/* The PSRU at a region's first PC; true when the region was skipped (PC moved past it). */
-static bool on_region(Core *c, uint64_t pc, bool landed) {
+/* The current table's region starting at pc, or null. */
+static Region *region_at(Core *c, uint64_t pc) {
+    if (pc >= c->text_lo && pc < c->text_hi)
+        return (*c->region_at)[(pc - c->text_lo) >> 2];
     auto &regions = c->psru->regions();
     auto it = regions.find(pc);
-    if (it == regions.end())
-        return false;
-    Region &r = it->second;
+    return it == regions.end() ? nullptr : &it->second;
+}
+
+/* The PSRU at region r's first PC; true when the region was skipped (PC moved past it). */
+static bool on_region(Core *c, Region &r, bool landed) {
     Pipeline &pipe = *c->pipe;
     if (!(landed || pipe.last_pc == int64_t(r.preceding_pc)))
         return false;
-    c->psru->counters.hits++;   // (a region start in the flag array is in the current table)
+    c->psru->counters.hits++;
     int64_t ready[2];
     bool sparse[2];
     for (unsigned i = 0; i < r.nops; i++) {
@@ -303,12 +307,8 @@ static void hook_code(uc_engine *, uint64_t pc, uint32_t, void *user) {
     const bool landed = c->skip_landing == int64_t(pc);
     c->skip_landing = -1;
     if (c->psru->loaded()) {
-        bool start;
-        if (pc >= c->text_lo && pc < c->text_hi)
-            start = (*c->region_flag)[(pc - c->text_lo) >> 2];
-        else
-            start = c->psru->regions().count(pc) != 0;
-        if (start && on_region(c, pc, landed))
+        Region *r = region_at(c, pc);
+        if (r && on_region(c, *r, landed))
             return;
     }
     StaticInst *si = decode(c, pc);
@@ -325,17 +325,17 @@ static void hook_code(uc_engine *, uint64_t pc, uint32_t, void *user) {
     }
 }
 
-/* Make `t` the hardware table: the flag array marks its region starts. */
+/* Make `t` the hardware table: the per-PC array points at its regions. */
 static void switch_table(Core *c, Table *t) {
     if (c->psru->current == t)
         return;
     if (c->psru->current)
         for (auto &kv : c->psru->current->regions)
             if (kv.first >= c->text_lo && kv.first < c->text_hi)
-                (*c->region_flag)[(kv.first - c->text_lo) >> 2] = 0;
+                (*c->region_at)[(kv.first - c->text_lo) >> 2] = nullptr;
     for (auto &kv : t->regions)
         if (kv.first >= c->text_lo && kv.first < c->text_hi)
-            (*c->region_flag)[(kv.first - c->text_lo) >> 2] = 1;
+            (*c->region_at)[(kv.first - c->text_lo) >> 2] = &kv.second;
     c->psru->current = t;
 }
 
@@ -393,7 +393,7 @@ static PyObject *Core_new(PyTypeObject *type, PyObject *, PyObject *) {
         return nullptr;
     c->text = new std::vector<StaticInst>();
     c->other = new std::unordered_map<uint64_t, StaticInst>();
-    c->region_flag = new std::vector<uint8_t>();
+    c->region_at = new std::vector<Region *>();
     c->caches = new Hierarchy();
     c->pipe = new Pipeline();
     c->psru = new Psru();
@@ -413,7 +413,7 @@ static void Core_dealloc(Core *c) {
     Py_XDECREF(c->uc_owner);          // after hook_del: the engine may be closed now
     delete c->text;
     delete c->other;
-    delete c->region_flag;
+    delete c->region_at;
     delete c->caches;
     delete c->pipe;
     delete c->psru;
@@ -479,7 +479,7 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     c->text_lo = uint64_t(lo);
     c->text_hi = uint64_t(hi);
     c->text->assign((c->text_hi - c->text_lo) / 4, StaticInst());
-    c->region_flag->assign(c->text->size(), 0);
+    c->region_at->assign(c->text->size(), nullptr);
     /* caches */
     long long l1i_kb, l1i_assoc, l1d_kb, l1d_assoc, l2_kb, l2_assoc, line, l2_lat, dram;
     if (!get_int(cfg, "l1i_kb", l1i_kb) || !get_int(cfg, "l1i_assoc", l1i_assoc) ||
