@@ -192,3 +192,13 @@ def test_state_minimizer_thresholds():
         StateMinimizer([1.5], "rel")
     with pytest.raises(ValueError, match="1 or 2"):
         StateMinimizer([0.1, 0.2, 0.3]).keep(h * 2, c * 2)
+
+
+def test_beam_of_one_is_greedy_and_wider_beams_run(tiny):
+    _, w, data = tiny
+    sources = _ids(w, [s for s, _ in data.splits["test"][:6]])
+    h, c = E.encode(w, sources)
+    greedy = E.decode_greedy(w, h, c, 30)
+    assert E.decode_beam(w, h, c, 30, beam=1) == greedy
+    wide = E.decode_beam(w, h, c, 30, beam=4)
+    assert len(wide) == len(greedy) and all(isinstance(t, str) for seq in wide for t in seq)

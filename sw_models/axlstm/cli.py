@@ -38,6 +38,7 @@ def register(subparsers) -> None:
     a.add_argument("--diff-delta", type=float, default=0.01, help="InputDiff DiffThres increase per step")
     a.add_argument("--per-step", type=int, default=2, help="symbols added to the skip list per step")
     a.add_argument("--max-steps", type=int, default=16)
+    a.add_argument("--lr", type=float, default=1e-3, help="retraining learning rate")
     a.set_defaults(func=cmd_analyze)
 
     e = sub.add_parser("evaluate", help="time, operations and BLEU per quality level (resumes)")
@@ -80,7 +81,8 @@ def cmd_analyze(args) -> int:
     from .design import levels
     from .pipeline import analyze
     result = analyze(args.out, tuple(args.modes), iters=args.iters, delta=args.delta,
-                     diff_delta=args.diff_delta, per_step=args.per_step, max_steps=args.max_steps)
+                     diff_delta=args.diff_delta, per_step=args.per_step, max_steps=args.max_steps,
+                     lr=args.lr)
     for mode, steps in result.items():
         chosen = {q: (s.step if s else None) for q, s in levels(steps).items()}
         print(f"{mode}: {len(steps)} steps, chosen step per constraint {chosen}")

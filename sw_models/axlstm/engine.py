@@ -22,12 +22,18 @@ import numpy as np
 
 from .data import BOS, EOS
 
+# Time is the CPU time of the running thread: on a shared, oversubscribed machine wall-clock intervals
+# of tens of microseconds mostly measure other processes. evaluate.measure reports wall-clock beside it.
+clock = time.thread_time
+
 ELEMENTWISE_OPS = 10  # 3 sigmoids, 2 tanh, 3 products, 1 sum, 1 bias add per state element
 
 
 @dataclass
 class Layer:
-    """One LSTM layer: W [4H, I], R [4H, H], bias b = Wb + Rb [4H] (ONNX gate order i, o, f, c)."""
+    """One LSTM layer: W [4H, I], R [4H, H], biases Wb, Rb [4H] (ONNX gate order i, o, f, c).
+
+    The engine multiplies by the transposes WT, RT (contiguous) and adds b = Wb + Rb."""
     W: np.ndarray
     R: np.ndarray
     Wb: np.ndarray
@@ -38,9 +44,17 @@ class Layer:
         self.RT = np.ascontiguousarray(self.R.T)
         self.b = (self.Wb + self.Rb).astype(np.float32)
 
+    @classmethod
+    def from_transposed(cls, WT: np.ndarray, RT: np.ndarray, Wb: np.ndarray, Rb: np.ndarray) -> "Layer":
+        """A layer built from already transposed matrices, without another copy (used by slicing)."""
+        layer = cls.__new__(cls)
+        layer.WT, layer.RT, layer.W, layer.R, layer.Wb, layer.Rb = WT, RT, WT.T, RT.T, Wb, Rb
+        layer.b = Wb + Rb
+        return layer
+
     @property
     def hidden(self) -> int:
-        return self.R.shape[1]
+        return self.RT.shape[0]
 
 
 @dataclass
@@ -93,21 +107,21 @@ def cell(layer: Layer, x: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.
     c = f * c + i * np.tanh(z[:, 3 * H:])
     h = o * np.tanh(c)
     rows = len(x)
-    ops = 2 * rows * 4 * H * (layer.W.shape[1] + H) + ELEMENTWISE_OPS * rows * H
+    ops = 2 * rows * 4 * H * (layer.WT.shape[0] + H) + ELEMENTWISE_OPS * rows * H
     return h, c, ops
 
 
 def encode(w: Weights, sources: list, stats: Stats | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Encode kept symbols (ids or frames per sequence); return final h, c per layer, [B, H] each."""
     stats = stats if stats is not None else Stats()
-    t0 = time.perf_counter()
+    t0 = clock()
     B = len(sources)
     order = sorted(range(B), key=lambda b: -len(sources[b]))
     lens = [len(sources[b]) for b in order]
     h = [np.zeros((B, l.hidden), np.float32) for l in w.enc]
     c = [np.zeros((B, l.hidden), np.float32) for l in w.enc]
     for t in range(lens[0] if B else 0):
-        ts = time.perf_counter()
+        ts = clock()
         n = sum(1 for L in lens if L > t)                     # rows still running: a prefix
         rows = [sources[order[r]][t] for r in range(n)]
         x = np.asarray(rows, np.float32) if w.frames else w.enc_emb[rows]
@@ -115,29 +129,33 @@ def encode(w: Weights, sources: list, stats: Stats | None = None) -> tuple[list[
             h[l][:n], c[l][:n], ops = cell(layer, x, h[l][:n], c[l][:n])
             stats.ops_enc += ops
             x = h[l][:n]
-        stats.enc_steps.append(time.perf_counter() - ts)
+        stats.enc_steps.append(clock() - ts)
     inverse = np.argsort(order)
-    stats.t_enc += time.perf_counter() - t0
+    stats.t_enc += clock() - t0
     return [a[inverse] for a in h], [a[inverse] for a in c]
 
 
 def slice_decoder(w: Weights, keep: list[np.ndarray]) -> Weights:
-    """Decoder with only the kept state units of each layer: smaller W, R, b and projection."""
+    """Decoder with only the kept state units of each layer: smaller W, R, b and projection.
+
+    Row then column gathers with np.take on the transposed matrices (3x faster than np.ix_ indexing),
+    done once per batch."""
     layers, prev = [], None
     for l, layer in enumerate(w.dec):
         H = layer.hidden
         rows = np.concatenate([keep[l] + g * H for g in range(4)])
-        W = layer.W[rows] if prev is None else layer.W[rows][:, prev]
-        layers.append(Layer(W, layer.R[rows][:, keep[l]], layer.Wb[rows], layer.Rb[rows]))
+        WT = (layer.WT if prev is None else layer.WT.take(prev, axis=0)).take(rows, axis=1)
+        RT = layer.RT.take(keep[l], axis=0).take(rows, axis=1)
+        layers.append(Layer.from_transposed(WT, RT, layer.Wb[rows], layer.Rb[rows]))
         prev = keep[l]
-    return replace(w, dec=layers, proj_W=np.ascontiguousarray(w.proj_W[prev]))
+    return replace(w, dec=layers, proj_W=w.proj_W.take(prev, axis=0))
 
 
 def decode_greedy(w: Weights, h0: list[np.ndarray], c0: list[np.ndarray], max_len: int,
                   stats: Stats | None = None) -> list[list[str]]:
     """Greedy decoding from initial states (already sliced if DSR is on); finished rows leave."""
     stats = stats if stats is not None else Stats()
-    t0 = time.perf_counter()
+    t0 = clock()
     bos, eos = w.tgt_vocab.index(BOS), w.tgt_vocab.index(EOS)
     B = len(h0[0])
     alive = np.arange(B)
@@ -145,7 +163,7 @@ def decode_greedy(w: Weights, h0: list[np.ndarray], c0: list[np.ndarray], max_le
     tokens = np.full(B, bos)
     out: list[list[int]] = [[] for _ in range(B)]
     for _ in range(max_len):
-        ts = time.perf_counter()
+        ts = clock()
         x = w.dec_emb[tokens]
         for l, layer in enumerate(w.dec):
             h[l], c[l], ops = cell(layer, x, h[l], c[l])
@@ -158,13 +176,13 @@ def decode_greedy(w: Weights, h0: list[np.ndarray], c0: list[np.ndarray], max_le
             if tokens[r] != eos:
                 out[b].append(int(tokens[r]))
         going = tokens != eos
-        stats.dec_steps.append(time.perf_counter() - ts)
+        stats.dec_steps.append(clock() - ts)
         if not going.any():
             break
         if not going.all():
             alive, tokens = alive[going], tokens[going]
             h, c = [a[going] for a in h], [a[going] for a in c]
-    stats.t_dec += time.perf_counter() - t0
+    stats.t_dec += clock() - t0
     return [[w.tgt_vocab[i] for i in seq] for seq in out]
 
 
@@ -172,10 +190,10 @@ def decode_beam(w: Weights, h0: list[np.ndarray], c0: list[np.ndarray], max_len:
                 stats: Stats | None = None) -> list[list[str]]:
     """Beam search, one sequence at a time (the beams are the batch rows)."""
     stats = stats if stats is not None else Stats()
-    t0 = time.perf_counter()
+    t0 = clock()
     results = [_beam_one(w, [a[b:b + 1] for a in h0], [a[b:b + 1] for a in c0], max_len, beam, stats)
                for b in range(len(h0[0]))]
-    stats.t_dec += time.perf_counter() - t0
+    stats.t_dec += clock() - t0
     return results
 
 
