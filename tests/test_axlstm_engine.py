@@ -114,7 +114,7 @@ def test_sliced_decoder_equals_zeroed_full_decoder(tiny):
     keep = _half(h, c).keep(h, c)
     assert all(0 < len(k) < w.dec[0].hidden for k in keep)
     sliced = E.slice_decoder(w, keep)
-    assert [l.R.shape for l in sliced.dec] == [(4 * len(k), len(k)) for k in keep]
+    assert [l.RT.shape for l in sliced.dec] == [(len(k), 4 * len(k)) for k in keep]
     zero = _zeroed(w, keep)
     on = [np.isin(np.arange(a.shape[1]), k) for a, k in zip(h, keep)]
     hz, cz = [np.where(m, a, 0) for m, a in zip(on, h)], [np.where(m, a, 0) for m, a in zip(on, c)]

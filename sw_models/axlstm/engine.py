@@ -11,7 +11,8 @@
   the element-wise gate work adds 10 operations per state element. Time per encoder and decoder step is
   recorded, so eq. 3.3 can be set beside the measurement.
 
-Gate order is ONNX's (i, o, f, c) in blocks of H rows.
+Weights are held in ONNX's gate order (i, o, f, c blocks of H rows) and multiplied in unit-major order
+(see Layer).
 """
 from __future__ import annotations
 
@@ -29,32 +30,45 @@ clock = time.thread_time
 ELEMENTWISE_OPS = 10  # 3 sigmoids, 2 tanh, 3 products, 1 sum, 1 bias add per state element
 
 
+def unit_major(M: np.ndarray) -> np.ndarray:
+    """[4H, n] in ONNX gate-major order (i, o, f, c blocks) -> [n, H, 4]: each unit's four gates adjacent."""
+    H = M.shape[0] // 4
+    return np.ascontiguousarray(M.reshape(4, H, -1).transpose(2, 1, 0))
+
+
 @dataclass
 class Layer:
     """One LSTM layer: W [4H, I], R [4H, H], biases Wb, Rb [4H] (ONNX gate order i, o, f, c).
 
-    The engine multiplies by the transposes WT, RT (contiguous) and adds b = Wb + Rb."""
-    W: np.ndarray
-    R: np.ndarray
-    Wb: np.ndarray
-    Rb: np.ndarray
+    The engine multiplies by WU [I, H, 4] and RU [H, H, 4] (viewed as WT [I, 4H], RT [H, 4H]): the
+    transposes in *unit-major* order, so that keeping a subset of units is a gather of contiguous
+    4-gate groups (2.5x faster than gathering the four gate blocks separately)."""
+    W: np.ndarray | None
+    R: np.ndarray | None
+    Wb: np.ndarray | None
+    Rb: np.ndarray | None
 
     def __post_init__(self):
-        self.WT = np.ascontiguousarray(self.W.T)
-        self.RT = np.ascontiguousarray(self.R.T)
-        self.b = (self.Wb + self.Rb).astype(np.float32)
+        self._set(unit_major(self.W), unit_major(self.R),
+                  np.ascontiguousarray((self.Wb + self.Rb).astype(np.float32).reshape(4, -1).T))
+
+    def _set(self, WU: np.ndarray, RU: np.ndarray, bU: np.ndarray) -> None:
+        self.WU, self.RU, self.bU = WU, RU, bU
+        self.WT = WU.reshape(WU.shape[0], -1)
+        self.RT = RU.reshape(RU.shape[0], -1)
+        self.b = bU.reshape(-1)
 
     @classmethod
-    def from_transposed(cls, WT: np.ndarray, RT: np.ndarray, Wb: np.ndarray, Rb: np.ndarray) -> "Layer":
-        """A layer built from already transposed matrices, without another copy (used by slicing)."""
+    def from_unit_major(cls, WU: np.ndarray, RU: np.ndarray, bU: np.ndarray) -> "Layer":
+        """A compute-only layer (a sliced decoder layer); W, R, Wb, Rb are not kept."""
         layer = cls.__new__(cls)
-        layer.WT, layer.RT, layer.W, layer.R, layer.Wb, layer.Rb = WT, RT, WT.T, RT.T, Wb, Rb
-        layer.b = Wb + Rb
+        layer.W = layer.R = layer.Wb = layer.Rb = None
+        layer._set(WU, RU, bU)
         return layer
 
     @property
     def hidden(self) -> int:
-        return self.RT.shape[0]
+        return self.RU.shape[0]
 
 
 @dataclass
@@ -103,9 +117,10 @@ def cell(layer: Layer, x: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.
     z = x @ layer.WT
     z += h @ layer.RT
     z += layer.b
-    i, o, f = sigmoid(z[:, :3 * H]).reshape(len(z), 3, H).transpose(1, 0, 2)
-    c = f * c + i * np.tanh(z[:, 3 * H:])
-    h = o * np.tanh(c)
+    z4 = z.reshape(len(z), H, 4)                 # unit-major: gates i, o, f, c of each unit adjacent
+    s = sigmoid(z4[:, :, :3])
+    c = s[:, :, 2] * c + s[:, :, 0] * np.tanh(z4[:, :, 3])
+    h = s[:, :, 1] * np.tanh(c)
     rows = len(x)
     ops = 2 * rows * 4 * H * (layer.WT.shape[0] + H) + ELEMENTWISE_OPS * rows * H
     return h, c, ops
@@ -138,15 +153,12 @@ def encode(w: Weights, sources: list, stats: Stats | None = None) -> tuple[list[
 def slice_decoder(w: Weights, keep: list[np.ndarray]) -> Weights:
     """Decoder with only the kept state units of each layer: smaller W, R, b and projection.
 
-    Row then column gathers with np.take on the transposed matrices (3x faster than np.ix_ indexing),
-    done once per batch."""
+    np.take of whole 4-gate groups on the unit-major matrices (inputs, then units), once per batch."""
     layers, prev = [], None
     for l, layer in enumerate(w.dec):
-        H = layer.hidden
-        rows = np.concatenate([keep[l] + g * H for g in range(4)])
-        WT = (layer.WT if prev is None else layer.WT.take(prev, axis=0)).take(rows, axis=1)
-        RT = layer.RT.take(keep[l], axis=0).take(rows, axis=1)
-        layers.append(Layer.from_transposed(WT, RT, layer.Wb[rows], layer.Rb[rows]))
+        WU = (layer.WU if prev is None else layer.WU.take(prev, axis=0)).take(keep[l], axis=1)
+        RU = layer.RU.take(keep[l], axis=0).take(keep[l], axis=1)
+        layers.append(Layer.from_unit_major(WU, RU, layer.bU.take(keep[l], axis=0)))
         prev = keep[l]
     return replace(w, dec=layers, proj_W=w.proj_W.take(prev, axis=0))
 
