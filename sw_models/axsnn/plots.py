@@ -30,8 +30,9 @@ def fig6_4(results: dict[str, dict], path: Path) -> Path:
             ("time_improvement", "software time")]
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(names), 3.2))
     for k, (key, label) in enumerate(keys):
-        ax.bar(np.arange(len(names)) + (k - 1) * 0.27, [results[n]["runs"]["loss_0"][key] for n in names],
-               0.27, label=label)
+        runs = [results[n]["runs"]["loss_0"] for n in names]
+        vals = [r.get(key + "_min", r[key]) for r in runs]  # the interleaved, repeated timing if made
+        ax.bar(np.arange(len(names)) + (k - 1) * 0.27, vals, 0.27, label=label)
     ax.axhline(1, color="k", lw=0.6)
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylabel("improvement over exact SNN (x)")
