@@ -193,3 +193,18 @@ def test_algorithm2_respects_the_constraint_and_ranks_by_energy_per_quality():
     assert grid(8.0, 3, 2.0) == [0.0, 2.0, 4.0, 8.0]
     with pytest.raises(ValueError):
         grid(1.0, 0, 2.0)
+
+
+def test_snnap_cycles_and_energy_from_events():
+    from sw_models.axsnn import snnap
+    snn = from_layers([(np.full((3, 130), 0.5), np.zeros(130)), (np.full((130, 2), 0.1), np.zeros(2))], (3,))
+    x = np.ones((1, 3), dtype=np.float32)
+    res = simulate(snn, x, Config(steps=4, encoding="deterministic"))
+    # every step: 3 input spikes x ceil(130/64) = 3 cycles each; hidden spikes x ceil(2/64) = 1
+    assert res.snpe_cycles[0] == 3 * 3 * 4 + res.spikes[0, 1]
+    ev = snnap.events(res)
+    e = snnap.energy(ev)
+    cycles = 4 * 132 + ev["snpe_cycles"]
+    assert e["cycles"] == cycles
+    sm = 2 * 4 * 132 + 2 * ev["updates"]
+    assert e["energy_uJ"] == pytest.approx(0.17574 * cycles * 1e-3 + sm * 5e-6 + ev["updates"] * 10e-6)

@@ -13,7 +13,6 @@ torch, onnx and the simulator are imported only inside the commands.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
