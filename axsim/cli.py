@@ -13,12 +13,12 @@ import sys
 
 # command -> (module whose register() adds it, one-line help), in the order of --help
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("sparce_sim.cli", "simulate a kernel (SPARCE beside the baseline) or a static AArch64 ELF"),
-    "sweep": ("sparce_sim.cli", "baseline vs SPARCE over sparsities (Fig. 4.13 analog)"),
-    "network": ("sparce_sim.cli", "per-layer SPARCE on an ONNX CNN, im2col + sgemm (Figs. 4.10/4.12)"),
-    "gem5": ("sparce_sim.gem5_backend", "run a kernel on gem5 (SE, ArmMinorCPU + SPARCE unit)"),
-    "compile": ("sasa_compiler.cli", "SASA compiler: annotated AArch64 kernel -> SPARCE kernel"),
-    "openblas": ("sparce_jobs.cli", "SPARCE libopenblas from OpenBLAS's own source (build)"),
+    "run": ("sparce_jobs.run_cli", "simulate a kernel (SPARCE beside the baseline) or a static AArch64 ELF"),
+    "sweep": ("sparce_jobs.run_cli", "baseline vs SPARCE over sparsities (Fig. 4.13 analog)"),
+    "network": ("sparce_jobs.run_cli", "per-layer SPARCE on an ONNX CNN, im2col + sgemm (Figs. 4.10/4.12)"),
+    "gem5": ("sparce_jobs.gem5_backend", "run a kernel on gem5 (SE, ArmMinorCPU + SPARCE unit)"),
+    "compile": ("sparce_jobs.compile_cli", "SASA compiler: annotated AArch64 kernel -> SPARCE kernel"),
+    "openblas": ("sparce_jobs.openblas_cli", "SPARCE libopenblas from OpenBLAS's own source (build)"),
     "stats": ("analysis.cli", "parse / compare gem5-format stats.txt files"),
     "compress": ("sw_models.compression.cli", "CSC / Smap / cSmap sparse formats (ch. 7)"),
     "empir": ("sw_models.empir.cli", "EMPIR: ensembles of mixed-precision models (ch. 8)"),

@@ -20,7 +20,7 @@ import numpy as np
 
 from kernels.build import KERNEL_DIR, build
 from sasa_compiler.api import compile_file
-from sparce_sim.kernel_run import build_params, to_memory
+from sparce_jobs.kernel_run import build_params, to_memory
 from sparce_sim.runner import simulate
 
 SRC = KERNEL_DIR / "sgemm_kernel_16x4.S"

@@ -24,7 +24,7 @@ from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, Uc  # noqa: E402
 from unicorn import arm64_const as A  # noqa: E402
 
 from sparce_sim.engine import map_program  # noqa: E402
-from sparce_sim.kernel_run import dims_for, kernel_elf, make_inputs, run_kernel, to_memory  # noqa: E402
+from sparce_jobs.kernel_run import dims_for, kernel_elf, make_inputs, run_kernel, to_memory  # noqa: E402
 from sparce_sim.loader import load_elf  # noqa: E402
 from sparce_sim.stats import atomic_write  # noqa: E402
 
@@ -80,7 +80,7 @@ def measure(kernel: str, dims: dict, sparce: bool, with_python: bool) -> dict:
 def peak_rss_mb(kernel: str, dims: dict) -> dict:
     """Insts and peak RSS of one native SPARCE run in a fresh process."""
     code = ("import json,resource,sys; sys.path.insert(0, %r)\n"
-            "from sparce_sim.kernel_run import run_kernel\n"
+            "from sparce_jobs.kernel_run import run_kernel\n"
             "r = run_kernel(%r, %r, sparsity=0.5, sparce=True, sasa='compiled')\n"
             "print(json.dumps({'insts': r.result.stats['simInsts'], "
             "'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))"

@@ -126,7 +126,7 @@ def build_program(source: Path, out: Path) -> Path:
 
 def baked_kernel(meta: dict, out: Path) -> Path:
     """The baked ELF `axsim gem5` hands gem5 for this run.json (rebuilt with --dry-run)."""
-    argv = [sys.executable, "-m", "sparce_sim.gem5_backend", meta["kernel"], "--dry-run", "--out", str(out),
+    argv = [sys.executable, "-m", "sparce_jobs.gem5_backend", meta["kernel"], "--dry-run", "--out", str(out),
             "--sparsity", str(meta["sparsity"]), "--seed", str(meta["seed"]),
             "--sparce", "on" if meta["sparce"] else "off", "--mem", meta.get("mem", "simple")]
     for dim, value in meta["dims"].items():
@@ -170,7 +170,7 @@ def run_sparce_sim(elf: Path, sparce: bool) -> tuple[dict, bytes]:
 
 def run_gem5_live(gem5: Path, elf: Path, sparce: bool, out: Path) -> tuple[dict, bytes, list[str]]:
     from gem5_configs.params import MINOR_DEFAULT
-    from sparce_sim.gem5_backend import PROGRAM_OUT, gem5_command, run_gem5
+    from sparce_jobs.gem5_backend import PROGRAM_OUT, gem5_command, run_gem5
     out.mkdir(parents=True, exist_ok=True)
     params_json = out / "params.json"
     params_json.write_text(json.dumps(MINOR_DEFAULT.as_dict(), indent=1))
@@ -219,7 +219,7 @@ def evaluate(case: Case, work: Path, gem5: Path | None) -> dict:
         rec["elf_matches_gem5_run"] = sha256(elf) == case.meta["sha256"]
         rec["output_matches_gem5"] = ss_out.decode(errors="replace") == case.meta["output"]
     else:
-        from sparce_sim.kernel_run import dims_for, make_inputs, reference
+        from sparce_jobs.kernel_run import dims_for, make_inputs, reference
         m = case.meta
         ref = reference(m["kernel"], make_inputs(m["kernel"], dims_for(m["kernel"], "small", **m["dims"]),
                                                  m["sparsity"], m["seed"]))
@@ -295,7 +295,7 @@ def record_kernels(gem5: Path, work: Path) -> None:
         name = f"{kernel}-{sparce}" + ("" if rule == "issue" else f"-{rule}rule")
         out = work / f"rec_{name}"
         argv = [kernel, "--gem5", str(gem5), "--sparce", sparce, "--sparsity", "0.5", "--skippable-rule", rule]
-        r = subprocess.run([sys.executable, "-m", "sparce_sim.gem5_backend", *argv, "--out", str(out)],
+        r = subprocess.run([sys.executable, "-m", "sparce_jobs.gem5_backend", *argv, "--out", str(out)],
                            cwd=REPO, capture_output=True, text=True)
         if r.returncode:
             raise FidelityError(f"axsim gem5 {' '.join(argv)} failed: {r.stderr.strip()[-400:]}"

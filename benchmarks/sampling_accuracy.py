@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from gem5_configs.params import MINOR_DEFAULT  # noqa: E402
-from sparce_sim.kernel_run import dims_for, make_inputs  # noqa: E402
-from sparce_sim.network import Layer, simulate_layer  # noqa: E402
+from sparce_jobs.kernel_run import dims_for, make_inputs  # noqa: E402
+from sparce_jobs.network import Layer, simulate_layer  # noqa: E402
 from sparce_sim.stats import atomic_write, read_csv  # noqa: E402
 
 

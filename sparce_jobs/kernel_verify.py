@@ -15,7 +15,7 @@ prints every array (and the return value) as hex bit patterns. Three runs must p
 2. the SASA-instrumented kernel on the engine with SPARCE off;
 3. the same ELF on the engine with SPARCE on.
 
-Then `sasa_compiler.redundancy_check` replays run 2 and checks every would-be skip dynamically.
+Then `sparce_jobs.redundancy_check` replays run 2 and checks every would-be skip dynamically.
 """
 from __future__ import annotations
 
@@ -251,8 +251,8 @@ def verify_kernel(sig: Signature, original: Path, compiled: Path, kb: KernelBuil
     from gem5_configs.params import MINOR_DEFAULT
     from sparce_sim.runner import simulate
     params = params or MINOR_DEFAULT
-    from sasa_compiler.redundancy_check import check_elf
-    from sasa_compiler.verify import table_entries
+    from sparce_jobs.redundancy_check import check_elf
+    from sparce_jobs.compile_verify import table_entries
     workdir.mkdir(parents=True, exist_ok=True)
     cases = []
     for s in sparsities:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kernels.build import build
-from sparce_sim.kernel_run import build_params, dims_for, make_inputs, run_kernel, to_memory
+from sparce_jobs.kernel_run import build_params, dims_for, make_inputs, run_kernel, to_memory
 from sparce_sim.loader import load_elf
 
 

@@ -645,13 +645,13 @@ def test_applier_anchors_in_real_gem5(tmp_path):
 
 def _axsim(argv, env=None):
     base = {k: v for k, v in os.environ.items() if k not in ("GEM5", "GEM5_ROOT")}
-    return subprocess.run([sys.executable, "-m", "sparce_sim.gem5_backend"] + argv, cwd=ROOT, text=True,
+    return subprocess.run([sys.executable, "-m", "sparce_jobs.gem5_backend"] + argv, cwd=ROOT, text=True,
                           capture_output=True, env={**base, **(env or {})})
 
 
 def test_axsim_gem5_without_gem5_is_a_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("GEM5", "GEM5_ROOT")}
-    r = subprocess.run([sys.executable, "-m", "sparce_sim.gem5_backend", "dot", "--out", str(tmp_path)],
+    r = subprocess.run([sys.executable, "-m", "sparce_jobs.gem5_backend", "dot", "--out", str(tmp_path)],
                        cwd=ROOT, text=True, capture_output=True, env=env)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "gem5 not found" in r.stderr and "GEM5_ROOT" in r.stderr
@@ -676,7 +676,7 @@ def test_register_adds_gem5_subcommand():
 
 
 def test_find_gem5(tmp_path):
-    from sparce_sim.gem5_backend import find_gem5
+    from sparce_jobs.gem5_backend import find_gem5
     binary = tmp_path / "build" / "ARM" / "gem5.opt"
     binary.parent.mkdir(parents=True)
     binary.write_text("#!/bin/sh\n")
@@ -705,7 +705,7 @@ def test_baked_elf_runs_on_sparce_sim_and_prints_the_output(tmp_path):
     assert cmd[cmd.index("--binary") + 1] == str(tmp_path / "dot.elf")
     assert json.loads((tmp_path / "params.json").read_text()) == MINOR_DEFAULT.as_dict()
 
-    from sparce_sim.kernel_run import dims_for, make_inputs, reference
+    from sparce_jobs.kernel_run import dims_for, make_inputs, reference
     from sparce_sim.runner import simulate
     ref = reference("dot", make_inputs("dot", dims_for("dot", "small", n=64), 0.5, 0))
     result = simulate(tmp_path / "dot.elf", sparce=True)

@@ -31,7 +31,7 @@ KERNELS = ("dot", "dirconv", "sgemm")
 
 
 def _gem5() -> str | None:
-    from sparce_sim.gem5_backend import find_gem5
+    from sparce_jobs.gem5_backend import find_gem5
     if not (os.environ.get("GEM5") or os.environ.get("GEM5_ROOT")):
         return None
     return str(find_gem5(None))
@@ -46,14 +46,14 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """(kernel, 'on'|'off') -> {'gem5': stats, 'ss': stats, 'gem5_exact': bool, 'ss_exact': bool}"""
-    from sparce_sim.kernel_run import dims_for, make_inputs, reference
+    from sparce_jobs.kernel_run import dims_for, make_inputs, reference
     from sparce_sim.runner import simulate
     gem5 = _gem5()
     out = {}
     for kernel in KERNELS:
         for mode in ("off", "on"):
             d = tmp_path_factory.mktemp(f"{kernel}_{mode}")
-            r = subprocess.run([sys.executable, "-m", "sparce_sim.gem5_backend", kernel, "--gem5", gem5,
+            r = subprocess.run([sys.executable, "-m", "sparce_jobs.gem5_backend", kernel, "--gem5", gem5,
                                 "--sparce", mode, "--sparsity", "0.5", "--out", str(d)],
                                cwd=ROOT, capture_output=True, text=True, timeout=600)
             assert r.returncode in (0, 1), f"axsim gem5 {kernel} --sparce {mode}: {r.stderr[-800:]}"

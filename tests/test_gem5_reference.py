@@ -84,7 +84,7 @@ def test_stored_kernel_runs_show_sparce_speedup():
 @pytest.mark.parametrize("d", [d for d in SHARED_DIRS if d.name.endswith("-off")], ids=_ids)
 def test_sparce_sim_runs_the_elf_gem5_ran(d):
     """Same ELF, same committed instructions (SPARCE off), same output as gem5 and numpy."""
-    from sparce_sim.kernel_run import dims_for, make_inputs, reference
+    from sparce_jobs.kernel_run import dims_for, make_inputs, reference
     from sparce_sim.runner import simulate
     meta = json.loads((d / "run.json").read_text())
     (elf,) = d.glob("*.elf")

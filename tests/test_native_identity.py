@@ -9,7 +9,7 @@ import pytest
 
 from gem5_configs.params import MINOR_DEFAULT
 from kernels.build import PROGRAM_DIR, build_program
-from sparce_sim.kernel_run import dims_for, run_kernel
+from sparce_jobs.kernel_run import dims_for, run_kernel
 from sparce_sim.runner import simulate
 
 # (kernel, table source, sparsity, dimension overrides)

@@ -15,7 +15,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from axsim.cli import main
-from sparce_sim.network import capture, im2col, lower, run_network
+from sparce_jobs.network import capture, im2col, lower, run_network
 from sw_models.onnx_io import OnnxModelError, load_model
 
 
@@ -114,7 +114,7 @@ def test_bad_inputs_give_clear_errors(tmp_path, image, capsys):
 
 
 def test_row_sampling_checks_the_right_block():
-    from sparce_sim.network import Layer, simulate_layer
+    from sparce_jobs.network import Layer, simulate_layer
     from gem5_configs.params import MINOR_DEFAULT
     rng = np.random.default_rng(5)
     a = rng.standard_normal((40, 20)).astype(np.float32)

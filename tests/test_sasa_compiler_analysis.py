@@ -123,14 +123,14 @@ DIMS = {"sgemm": {"m": 20, "n": 6, "k": 7}, "dirconv": {"c": 2, "h": 4, "w": 4, 
 @given(kernel=st.sampled_from(["sgemm", "dirconv", "dot"]), sparsity=st.sampled_from([0.0, 0.3, 0.6, 0.9, 1.0]),
        seed=st.integers(0, 2**16))
 def test_sparce_on_off_bit_identical(compiled, kernel, sparsity, seed):
-    from sasa_compiler.verify import verify
+    from sparce_jobs.compile_verify import verify
     res = compiled[kernel]
     cases = verify(kernel, res.out, res.listing, DIMS[kernel], [sparsity], [seed])
     assert all(c.ok for c in cases), (cases[0].detail, cases[0].redundancy.violations[:3])
 
 
 def test_sparce_skips_at_high_sparsity(compiled):
-    from sasa_compiler.verify import verify
+    from sparce_jobs.compile_verify import verify
     for kernel in ("sgemm", "dirconv"):
         cases = verify(kernel, compiled[kernel].out, compiled[kernel].listing, DIMS[kernel], [0.9], [3])
         assert cases[0].identical and cases[0].skipped > 0 and cases[0].cycles_on < cases[0].cycles_off

@@ -9,9 +9,9 @@ import pytest
 
 from kernels.build import KERNEL_DIR, build
 from sasa_compiler.api import compile_file
-from sasa_compiler.redundancy_check import check_elf
-from sasa_compiler.verify import table_entries
-from sparce_sim.kernel_run import build_params, make_inputs, to_memory
+from sparce_jobs.redundancy_check import check_elf
+from sparce_jobs.compile_verify import table_entries
+from sparce_jobs.kernel_run import build_params, make_inputs, to_memory
 
 DIMS = {"sgemm": {"m": 20, "n": 6, "k": 7}, "dirconv": {"c": 2, "h": 4, "w": 4, "oc": 2}, "dot": {"n": 32}}
 SRC = {"sgemm": "sgemm_kernel_16x4.S", "dirconv": "dirconv.S", "dot": "dot.S"}

@@ -7,7 +7,7 @@ import pytest
 from gem5_configs.params import MINOR_DEFAULT
 from kernels.build import KERNEL_DIR
 from sasa_compiler.api import compile_file
-from sasa_compiler.verify import verify
+from sparce_jobs.compile_verify import verify
 
 DIRCONV = KERNEL_DIR / "dirconv.S"
 DEFINES = {"KW": "3", "KH": "3"}
@@ -59,7 +59,7 @@ def test_and_entries_are_sound_and_pay_off_at_high_sparsity(tmp_path):
 
 @pytest.mark.parametrize("sparsity", [0.5, 0.9])
 def test_compiled_dirconv_at_least_as_good_as_hand_table(sparsity):
-    from sparce_sim.kernel_run import dims_for, make_inputs, run_kernel
+    from sparce_jobs.kernel_run import dims_for, make_inputs, run_kernel
     dims = dims_for("dirconv", c=4, h=6, w=6, oc=2)
     inputs = make_inputs("dirconv", dims, sparsity, 7)
     runs = {sasa: run_kernel("dirconv", dims, sparce=True, sasa=sasa, inputs=inputs)

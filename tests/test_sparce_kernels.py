@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sparce_sim.kernel_run import dims_for, make_inputs, run_kernel
+from sparce_jobs.kernel_run import dims_for, make_inputs, run_kernel
 
 SHAPES = {"dot": {"n": 256}, "dirconv": {"c": 4, "h": 6, "w": 6, "oc": 3}}
 

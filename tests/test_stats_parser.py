@@ -3,7 +3,7 @@ import pytest
 
 from analysis.stats_parser import StatsFormatError, compare, last_dump, parse_stats
 from axsim.cli import main
-from sparce_sim.kernel_run import dims_for, run_kernel
+from sparce_jobs.kernel_run import dims_for, run_kernel
 from sparce_sim.stats import write_outputs
 
 # hand-written in gem5's format: two dumps, old snake_case names in the first, a distribution row

@@ -4,7 +4,7 @@ import csv
 import pytest
 
 from analysis.energy import CORE_MW, SPARCE_MW, energy_ratio
-from sparce_sim.sweep import parse_sparsities, run_sweep
+from sparce_jobs.sweep import parse_sparsities, run_sweep
 
 
 def test_parse_sparsities():
@@ -41,7 +41,7 @@ def test_energy_ratio_formula():
 
 def test_sgemm_sweep_uses_the_compiled_table(tmp_path):
     """`axsim sweep sgemm`: the SASA compiler's table (there is no hand table), Fig. 4.13's SIMD4 curve."""
-    from sparce_sim.cli import default_sasa
+    from sparce_jobs.run_cli import default_sasa
     sasa = default_sasa("sgemm", None)
     assert sasa == "compiled"
     rows = run_sweep("sgemm", "small", [0.0, 0.7], tmp_path, sasa=sasa)

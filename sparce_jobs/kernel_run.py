@@ -21,7 +21,7 @@ import numpy as np
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 from kernels.build import INCLUDE_DIR, KERNEL_DIR, build, cache_root, kernel_spec
 
-from .runner import SimResult, simulate
+from sparce_sim.runner import SimResult, simulate
 
 RTOL, ATOL = 1e-5, 1e-6
 

@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .api import compile_file
+    from sasa_compiler.api import compile_file
     defines = {}
     for d in args.defines:
         name, _, value = d.partition("=")
@@ -88,7 +88,7 @@ def _verify_abi(args: argparse.Namespace, defines: dict[str, str]) -> int:
 
 
 def _verify(args: argparse.Namespace, result) -> int:
-    from .verify import kernel_for_source, verify
+    from .compile_verify import kernel_for_source, verify
     kernel = kernel_for_source(args.source)
     cases = verify(kernel, args.output, result.listing, VERIFY_DIMS[kernel], [0.0, 0.5, 0.9], [0, 1, 2])
     bad = [c for c in cases if not c.ok]

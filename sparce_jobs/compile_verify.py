@@ -77,7 +77,7 @@ def verify(kernel: str, compiled: Path, listing: dict, dims: dict[str, int],
     """Run baseline, compiled+SPARCE off and compiled+SPARCE on for every (sparsity, seed), and the
     dynamic redundancy check (redundancy_check) of every would-be skip."""
     from .redundancy_check import check_elf
-    from sparce_sim.kernel_run import build_params, make_inputs, reference, to_memory
+    from sparce_jobs.kernel_run import build_params, make_inputs, reference, to_memory
     from sparce_sim.runner import simulate
     spec = KERNELS[kernel]
     params = build_params(kernel, dims)

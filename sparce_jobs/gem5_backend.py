@@ -66,7 +66,7 @@ def bake_elf(elf: Path, inputs: dict[str, np.ndarray], out: Path, dump_output: b
     PT_LOAD segment) and `dump_output` set to 1. ValueError when a symbol has no file bytes."""
     from elftools.elf.elffile import ELFFile
 
-    from .loader import load_elf
+    from sparce_sim.loader import load_elf
 
     program = load_elf(elf)
     data = bytearray(elf.read_bytes())
@@ -157,7 +157,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_gem5(args: argparse.Namespace) -> int:
-    from .cli import default_sasa, system_params
+    from .run_cli import default_sasa, system_params
     from .kernel_run import dims_for, kernel_elf, make_inputs, reference, to_memory
     from kernels.build import kernel_spec
 
@@ -197,7 +197,7 @@ def cmd_gem5(args: argparse.Namespace) -> int:
     return 0 if exact else 1
 
 
-if __name__ == "__main__":   # python3 -m sparce_sim.gem5_backend KERNEL ... (before cli.py wires it)
+if __name__ == "__main__":   # python3 -m sparce_jobs.gem5_backend KERNEL ... (before cli.py wires it)
     parser = argparse.ArgumentParser(prog="axsim")
     register(parser.add_subparsers(dest="command", required=True))
     ns = parser.parse_args(["gem5"] + sys.argv[1:])

@@ -7,7 +7,7 @@ ratio of analysis.energy. The CSV is rewritten atomically after every point and 
 points already in it, so an interrupted sweep resumes.
 
 Large sgemm shapes (Fig. 4.13's AlexNet conv4 GEMM, 384 x 169 x 3456) are swept on sampled
-sub-GEMMs (random rows and columns, full K; sparce_sim.network) with cycles scaled to the whole
+sub-GEMMs (random rows and columns, full K; sparce_jobs.network) with cycles scaled to the whole
 GEMM. The sub-GEMM's operands fit the caches better than the whole GEMM's, and its packing is
 scaled with it, so the sampled ratio is an estimate, stated as such in the CSV's `sampling` column.
 """
@@ -23,7 +23,7 @@ from analysis.energy import energy_ratio
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 
 from .kernel_run import dims_for, make_inputs, run_kernel
-from .stats import atomic_write, csv_text, read_csv, save_figure
+from sparce_sim.stats import atomic_write, csv_text, read_csv, save_figure
 
 FIELDS = ["kernel", "shape", "sasa", "sampling", "sparsity", "seed", "base_cycles", "sparce_cycles", "base_insts",
           "sparce_insts", "norm_time", "norm_insts", "ideal", "energy_ratio", "regions_skipped",
@@ -70,7 +70,7 @@ def run_point(kernel: str, dims: dict, sparsity: float, seed: int, sasa: str,
 
 def run_sampled_point(dims: dict, sparsity: float, seed: int, params: SystemParams,
                       sample: tuple[int, int, int]) -> dict:
-    """A big sgemm point on sampled sub-GEMMs (sparce_sim.network): `sample` = (rows, cols, count).
+    """A big sgemm point on sampled sub-GEMMs (sparce_jobs.network): `sample` = (rows, cols, count).
     Cycles and instructions are scaled to the whole GEMM; both runs are checked against numpy."""
     import numpy as np
     from .network import Layer, simulate_layer

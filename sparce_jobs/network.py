@@ -39,7 +39,7 @@ from gem5_configs.params import MINOR_DEFAULT, SystemParams
 from sw_models.onnx_io import OnnxModelError, load_model, session
 
 from .kernel_run import run_kernel
-from .stats import atomic_write, csv_text, read_csv, save_figure
+from sparce_sim.stats import atomic_write, csv_text, read_csv, save_figure
 
 LOWERED_OPS = ("Conv", "Gemm", "MatMul")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 from kernels.build import KERNELS
 
-from .engine import SimulationError
-from .loader import LoadError
-from .stats import write_outputs
+from sparce_sim.engine import SimulationError
+from sparce_sim.loader import LoadError
+from sparce_sim.stats import write_outputs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_elf(args, params) -> int:
-    from .runner import simulate
+    from sparce_sim.runner import simulate
     result = simulate(Path(args.target), sparce=args.sparce != "off", params=params,
                       max_insts=args.max_insts, engine=args.engine)
     write_outputs(args.out, result.stats, result.descriptions, result.json_extra())
