@@ -241,11 +241,10 @@ static Region *region_at(Core *c, uint64_t pc) {
     return it == regions.end() ? nullptr : &it->second;
 }
 
-/* The PSRU at region r's first PC; true when the region was skipped (PC moved past it). */
-static bool on_region(Core *c, Region &r, bool landed) {
+/* The PSRU's verdict on region r when fetch reaches its first PC (landed: fetch jumped there
+ * past a skipped region); books a skip. */
+static Decision evaluate(Core *c, Region &r, bool landed) {
     Pipeline &pipe = *c->pipe;
-    if (!(landed || pipe.last_pc == int64_t(r.preceding_pc)))
-        return false;
     c->psru->counters.hits++;
     int64_t ready[2];
     bool sparse[2];
@@ -256,13 +255,28 @@ static bool on_region(Core *c, Region &r, bool landed) {
     const int64_t fetch_pre = landed ? pipe.fetch.t : pipe.fetch.last_fetch;
     Decision d = c->psru->decide(r, fetch_pre, ready, sparse, pipe);
     c->psru->counters.regions_skippable += d.skippable;
-    if (!d.skip)
+    if (d.skip) {
+        c->psru->record_skip(r, d);
+        if (d.squashed)
+            pipe.skip_fetch(d.resume_at);
+    }
+    return d;
+}
+
+/* The PSRU at region r's first PC; true when the region was skipped (PC moved past it). A skip
+ * whose landing PC starts another region is looked up again at once (nothing executes or is
+ * timed in between, so this is what fetch would see there), and unicorn's PC is moved once, past
+ * the whole chain: each move costs more than the timing of several instructions. */
+static bool on_region(Core *c, Region &r, bool landed) {
+    if (!(landed || c->pipe->last_pc == int64_t(r.preceding_pc)))
         return false;
-    c->psru->record_skip(r, d);
-    if (d.squashed)
-        pipe.skip_fetch(d.resume_at);
-    c->skip_landing = int64_t(r.end);
+    if (!evaluate(c, r, landed).skip)
+        return false;
     uint64_t end = r.end;
+    for (Region *next = region_at(c, end); next && evaluate(c, *next, true).skip;
+         next = region_at(c, end))
+        end = next->end;
+    c->skip_landing = -1;              // the landing PC's region, if any, was just looked up
     c->api.reg_write(c->uc, c->uc_pc, &end);
     return true;
 }
