@@ -8,6 +8,8 @@ the listing point at the user's source. Statements separated by `;` are split fi
 """
 from __future__ import annotations
 
+import ast
+import operator
 import re
 from dataclasses import dataclass, field
 
@@ -216,12 +218,48 @@ def _repeat(head: SourceLine, body: list[SourceLine]) -> list[list[SourceLine]]:
 
 
 def _eval_count(expr: str, origin: Origin) -> int:
-    if not re.fullmatch(r"[\d\s()+\-*/%<>x&|a-fA-F]*", expr) or not expr.strip():
-        raise CompileError(origin, f".rept count {expr!r} is not a constant expression")
     try:
-        value = int(eval(expr.replace("/", "//"), {"__builtins__": {}}, {}))  # digits/operators only
-    except Exception:
-        raise CompileError(origin, f".rept count {expr!r} is not a constant expression") from None
+        value = const_int(expr.replace("/", "//"))
+    except ValueError as exc:
+        raise CompileError(origin, f".rept count {expr!r} is not a constant expression ({exc})") from None
     if not 0 <= value <= 100000:
         raise CompileError(origin, f".rept count {value} out of range")
+    return value
+
+
+_INT_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+            ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.LShift: operator.lshift,
+            ast.RShift: operator.rshift, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
+            ast.BitXor: operator.xor}
+_INT_LIMIT = 1 << 64
+
+
+def const_int(expr: str) -> int:
+    """An integer constant expression of GNU as (+ - * / % << >> & | ^ ~, parentheses, decimal or
+    0x numbers), evaluated without eval and with every intermediate value bounded by 2^64, so
+    `9**9**9` or `1 << 99999999` is refused instead of hanging."""
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError:
+        raise ValueError("not an expression") from None
+    return _int_node(tree.body)
+
+
+def _int_node(node: ast.AST) -> int:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        value = node.value
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
+        inner = _int_node(node.operand)
+        value = {ast.USub: -inner, ast.UAdd: inner, ast.Invert: ~inner}[type(node.op)]
+    elif isinstance(node, ast.BinOp) and type(node.op) in _INT_OPS:
+        left, right = _int_node(node.left), _int_node(node.right)
+        if isinstance(node.op, (ast.LShift, ast.RShift)) and not 0 <= right < 64:
+            raise ValueError(f"shift by {right}")
+        if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and right == 0:
+            raise ValueError("division by zero")
+        value = _INT_OPS[type(node.op)](left, right)
+    else:
+        raise ValueError(f"{type(node).__name__} is not allowed")
+    if not -_INT_LIMIT < value < _INT_LIMIT:
+        raise ValueError("value out of range")
     return value

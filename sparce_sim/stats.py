@@ -127,13 +127,17 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def save_figure(fig, path: Path) -> None:
-    """Save a matplotlib figure atomically (a temporary file, then a rename) and close it."""
+    """Save a matplotlib figure atomically (temporary files, then renames) as a 300-dpi PNG at
+    `path` and a vector PDF beside it, for papers; then close it."""
     import matplotlib.pyplot as plt
     path = Path(path)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=130)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for target, options in ((path, {"dpi": 300}), (path.with_suffix(".pdf"), {})):
+        tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
+        fig.savefig(tmp, bbox_inches="tight", **options)
+        os.chmod(tmp, 0o644)
+        tmp.replace(target)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def atomic_write(path: Path, text: str) -> None:

@@ -127,3 +127,16 @@ def test_table_overflow_strict_has_no_reload_point(tmp_path):
     assert str(err.value).startswith(f"{src}:") and not (tmp_path / "s.S").exists()
     res = compile_file(src, tmp_path / "r.S", tmp_path / "r.json", params=small, overflow="rank", returns="none")
     assert res.entries == 1 and len(res.listing["dropped"]) == full.entries - 1
+
+
+def test_rept_count_is_evaluated_safely(tmp_path):
+    """`.rept` counts are integer expressions evaluated without eval(): an exponent tower or a huge
+    shift is refused with file:line instead of hanging the compiler."""
+    from sasa_compiler.macros import const_int
+    assert const_int("(1 << 4) + 3 * 2") == 22
+    for bad in ("9**9**9", "1 << 100000", "__import__('os')", "x"):
+        with pytest.raises(ValueError):
+            const_int(bad)
+    src = write(tmp_path, "    nop\n    .rept 9**9**9\n    nop\n    .endr\n")
+    with pytest.raises(CompileError, match=r"k\.S:2: .*\.rept count"):
+        expand(preprocess(src))
