@@ -1,15 +1,16 @@
 """AxSNN benchmark (dissertation chapter 6): exact SNN vs AxSNN on three networks, printed as JSON.
 
 For each network (MNIST MLP 784-500-500-10, MNIST CNN, digits MLP) it trains the ANN, converts it
-from the ONNX file, runs Algorithm 2 at 0/1/2/5 accuracy points of loss on training images, then
-runs the exact SNN and every AxSNN setting on the held-out test images in one process, and reports
+from the ONNX file, runs Algorithm 2 at 0/1/2/5 accuracy points of loss on training images (or on
+half the held-out ones), then runs the exact SNN and every AxSNN setting on the held-out test
+images in one process, and reports
 spike updates, SNNAP energy, software time (ratios from the same run) and accuracy beside the
 paper's numbers (Fig. 6.4-6.6). Runs live in out/axsnn/<net> (resumable: rerun to continue); the
 summaries and figures are copied to benchmarks/results/axsnn/ and the JSON to
 benchmarks/results/axsnn_chapter6.json.
 
     python benchmarks/axsnn_chapter6.py [--nets mnist_mlp mnist_cnn digits_mlp] [--n-test 1000]
-                                        [--n-tune 200] [--suffix _tune500]
+                                        [--n-tune 100] [--points 4] [--tune-on heldout] [--suffix _heldout]
 """
 from __future__ import annotations
 
@@ -66,12 +67,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nets", nargs="+", default=list(NETS), choices=list(NETS))
     ap.add_argument("--n-test", type=int, default=1000)
-    ap.add_argument("--n-tune", type=int, default=200)
+    ap.add_argument("--n-tune", type=int, default=100)
     ap.add_argument("--timing-images", type=int, default=200, help="images re-timed 3x, interleaved")
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--lam", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=8)
-    ap.add_argument("--points", type=int, default=6)
+    ap.add_argument("--points", type=int, default=4)
     ap.add_argument("--ratio", type=float, default=2.0)
     ap.add_argument("--losses", type=float, nargs="+", default=[0, 1, 2, 5])
     ap.add_argument("--tune-on", choices=["train", "heldout"], default="train",

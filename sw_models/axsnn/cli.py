@@ -3,7 +3,7 @@
     axsim snn train    --out DIR [--data mnist|digits|npz:F] [--arch mnist_mlp|mnist_cnn|digits_mlp]
     axsim snn convert  --out DIR [--data ...] [--onnx MODEL.onnx] [--percentile 99.9]
     axsim snn simulate --out DIR [--data ...] [--n 100] [--thresholds T0 T1 ...]   (one run, JSON)
-    axsim snn search   --out DIR [--data ...] [--losses 0 1 2 5] [--n-tune 200]    (Algorithm 2)
+    axsim snn search   --out DIR [--data ...] [--losses 0 1 2 5] [--n-tune 100]    (Algorithm 2)
     axsim snn evaluate --out DIR [--data ...] [--n-test 1000]                     (test set)
     axsim snn trace    --out DIR [--data ...]                                      (Fig. 6.6 data)
     axsim snn plot     --out DIR [DIR ...] [--fig-dir FIGS]                       (Figs. 6.4-6.6)
@@ -68,10 +68,10 @@ def register(subparsers) -> None:
     common(se)
     _sim_args(se)
     se.add_argument("--losses", type=float, nargs="+", default=[0, 1, 2, 5], help="accuracy points")
-    se.add_argument("--n-tune", type=int, default=200, help="images used by the search")
+    se.add_argument("--n-tune", type=int, default=100, help="images used by the search")
     se.add_argument("--tune-on", choices=["train", "heldout"], default="train",
                     help="search on training images, or on half the held-out ones (evaluate on the rest)")
-    se.add_argument("--points", type=int, default=6, help="non-zero thresholds per layer")
+    se.add_argument("--points", type=int, default=4, help="non-zero thresholds per layer")
     se.add_argument("--ratio", type=float, default=2.0, help="ratio between neighbouring thresholds")
     se.set_defaults(func=cmd_search)
 
@@ -97,9 +97,9 @@ def register(subparsers) -> None:
     a.add_argument("--arch", default=None)
     a.add_argument("--epochs", type=int, default=8)
     a.add_argument("--losses", type=float, nargs="+", default=[0, 1, 2, 5])
-    a.add_argument("--n-tune", type=int, default=200)
+    a.add_argument("--n-tune", type=int, default=100)
     a.add_argument("--n-test", type=int, default=None)
-    a.add_argument("--points", type=int, default=6)
+    a.add_argument("--points", type=int, default=4)
     a.add_argument("--ratio", type=float, default=2.0)
     a.set_defaults(func=cmd_all)
 

@@ -108,7 +108,7 @@ def _run(snn: SNN, x: np.ndarray, y: np.ndarray, cfg) -> dict:
     return summary(res, y, snnap.of_result(res))
 
 
-def search(out: Path, data: str, cfg, losses: list[float], n_tune: int = 200, points: int = 6,
+def search(out: Path, data: str, cfg, losses: list[float], n_tune: int = 100, points: int = 4,
            ratio: float = 2.0, log: Callable = _log, tune_on: str = "train") -> dict:
     """Algorithm 2 for every quality loss (percentage points); resumable through search.json."""
     from dataclasses import replace
