@@ -49,7 +49,7 @@ def run_net(arch: str, args) -> dict:
                       timing_images=args.timing_images, timing_repeats=3)
     if not (out / "trace.npz").exists():
         pl.trace(out, data, cfg, log=_log)
-    keep = ROOT / "benchmarks" / "results" / "axsnn" / (arch + args.suffix)
+    keep = ROOT / "benchmarks" / "results" / ("axsnn" + args.suffix) / arch
     keep.mkdir(parents=True, exist_ok=True)
     for name in ("convert.json", "search.json", "results.json"):
         shutil.copyfile(out / name, keep / name)
