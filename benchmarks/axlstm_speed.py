@@ -38,6 +38,7 @@ def _level_row(entry: dict) -> dict:
             "diff_thres": entry["step"]["diff_thres"], "abs_thres": entry["step"]["dsr_thres"],
             "baseline_time_s": round(b["time_s"], 4), "approx_time_s": round(a["time_s"], 4),
             "time_ratio": round(entry["time_ratio"], 4), "speedup": round(entry["speedup"], 3),
+            "wall_ratio": round(entry["wall_ratio"], 4),
             "baseline_ops": b["ops"], "approx_ops": a["ops"], "ops_ratio": round(entry["ops_ratio"], 4),
             "baseline_bleu": b["bleu"], "approx_bleu": a["bleu"], "bleu_drop": entry["bleu_drop"],
             "skipped_frac": round(entry["skipped_frac"], 4), "kept_state_frac": round(a["kept_state_frac"], 4),

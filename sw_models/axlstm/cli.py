@@ -12,7 +12,6 @@ only inside the commands, so `axsim --help` stays light.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 
@@ -131,6 +130,3 @@ def cmd_infer(args) -> int:
                       "kept_state_units": stats.kept_units[0]}))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(0)
