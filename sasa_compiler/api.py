@@ -67,7 +67,12 @@ def compile_file(src: Path, out: Path, listing: Path | None = None, params: Syst
     src, out = Path(src), Path(out)
     if not src.exists():
         raise FileNotFoundError(f"{src}: no such file")
+    for path in (out, listing, report):
+        if path is not None and Path(path).is_dir():
+            raise ValueError(f"{path} is a folder: give the file to write")
     prog = parse_program(expand(preprocess(src, opts.defines, [Path(d) for d in opts.include_dirs])))
+    if not prog.insts:
+        raise CompileError(f"{src}:1", "no instructions to compile")
     if opts.ignore_annotations:
         prog.sparse.clear()
     _add_cli_sparse(prog, opts.sparse)

@@ -140,3 +140,13 @@ def test_rept_count_is_evaluated_safely(tmp_path):
     src = write(tmp_path, "    nop\n    .rept 9**9**9\n    nop\n    .endr\n")
     with pytest.raises(CompileError, match=r"k\.S:2: .*\.rept count"):
         expand(preprocess(src))
+
+
+def test_empty_source_and_folder_output_are_one_line_errors(tmp_path):
+    empty = write(tmp_path, "")
+    with pytest.raises(CompileError, match="no instructions"):
+        compile_file(empty, tmp_path / "o.S", sparse=["x0"])
+    src = write(tmp_path, "// @sparse x1\n    ld1 {v0.4s}, [x1]\n    ret\n", "ok.S")
+    with pytest.raises(ValueError, match="is a folder"):
+        compile_file(src, tmp_path)
+    assert not (tmp_path / "o.S").exists()
