@@ -58,6 +58,12 @@ class Options:
     ignore_annotations: bool = False      # use only `sparse` (e.g. to study another operand order)
     include_dirs: list[Path] = field(default_factory=list)    # -I for cpp (an OpenBLAS tree's top)
 
+    def __post_init__(self) -> None:
+        for name in ("sparsity", "weight_sparsity"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"--{name.replace('_', '-')} {value} is outside [0, 1]")
+
 
 def compile_file(src: Path, out: Path, listing: Path | None = None, params: SystemParams = MINOR_DEFAULT,
                  report: Path | None = None, **options) -> CompileResult:

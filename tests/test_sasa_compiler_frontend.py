@@ -150,3 +150,9 @@ def test_empty_source_and_folder_output_are_one_line_errors(tmp_path):
     with pytest.raises(ValueError, match="is a folder"):
         compile_file(src, tmp_path)
     assert not (tmp_path / "o.S").exists()
+
+
+def test_modelled_sparsity_out_of_range_is_refused(tmp_path):
+    src = write(tmp_path, "// @sparse x1\n    ld1 {v0.4s}, [x1]\n    ret\n")
+    with pytest.raises(ValueError, match="outside"):
+        compile_file(src, tmp_path / "o.S", sparsity=2.0)
