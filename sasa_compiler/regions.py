@@ -230,23 +230,31 @@ def blocks(cfg: Cfg) -> list[tuple[int, int]]:
             if s < cfg.n]
 
 
+MAX_WINDOW = 32      # longest region considered (ours and OpenBLAS's have 1-4): compile time linear in block length
+
+
 def atom_windows(cfg: Cfg, live_out: list[int], atom: Atom) -> dict[tuple[int, int], WindowResult]:
-    """All (first, last) windows valid under `atom` alone, with their proof obligations."""
+    """All (first, last) windows valid under `atom` alone, with their proof obligations. A window that
+    is redundant even without the condition (facts = 0) is not a SPARCE region. Both symbolic
+    executions extend one instruction at a time from `first`, so each window costs one step."""
     facts, cond_regs = atom.facts(), atom.regs()
-    ev = Evaluator(facts)
+    ev, ev0 = Evaluator(facts), Evaluator(0)
     out = {}
     for start, end in blocks(cfg):
         for first in range(start + 1, end + 1):
             if (cfg.eff[first - 1].defs | cfg.eff[first - 1].partial_defs) & cond_regs:
                 continue                                      # precedingPC writes the condition
             state: dict[int, str] = {}
+            state0: dict[int, str] = {}
             nz: set = set()
-            for last in range(first, end + 1):
+            nz0: set = set()
+            for last in range(first, min(end, first + MAX_WINDOW - 1) + 1):
                 if hard_barrier(cfg, last, cond_regs):
                     break
                 ev.step(cfg.prog.insts[last], cfg.eff[last], state, nz)
+                ev0.step(cfg.prog.insts[last], cfg.eff[last], state0, nz0)
                 res = exit_check(cfg, live_out, last, state, facts, cond_regs, nz)
-                if res.ok and not check_window(cfg, live_out, first, last, 0, cond_regs).ok:
+                if res.ok and not exit_check(cfg, live_out, last, state0, 0, cond_regs, nz0).ok:
                     out[(first, last)] = res
     return out
 
