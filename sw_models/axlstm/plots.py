@@ -9,26 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sw_models.figures import pyplot, save_figure
+
 MODE_STYLE = {"dts": ("DTS", "o-"), "dsr": ("DSR", "s-"), "both": ("AxLSTM (both)", "^-")}
 
 
-def _save(fig, path: Path) -> Path:
-    from sw_models.empir.store import atomic_write
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
-    import matplotlib.pyplot as plt
-    plt.close(fig)
-    return path
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def fig5_4(results: dict[str, dict], path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(2, len(results), figsize=(4.2 * len(results), 6.5), squeeze=False)
     for col, (bench, res) in enumerate(results.items()):
         for mode, (label, style) in MODE_STYLE.items():
@@ -43,12 +32,12 @@ def fig5_4(results: dict[str, dict], path: Path) -> Path:
         axes[1][col].set_ylabel("normalized operations")
         axes[1][col].set_xlabel("BLEU drop")
         axes[0][col].legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def fig5_5(results: dict[str, dict], path: Path) -> Path:
     """Per benchmark, the tightest 'both' level that exists (<1, else <3, else <6)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.9 * 2 * len(results) + 1, 4))
     names, parts = [], {"encode": [], "decode": [], "IA overhead": [], "SM overhead": []}
     for bench, res in results.items():
@@ -71,11 +60,11 @@ def fig5_5(results: dict[str, dict], path: Path) -> Path:
         bottom = [x + y for x, y in zip(bottom, vals)]
     ax.set_ylabel("time / baseline time")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def fig5_6_7(examples: dict, path: Path, bench: str) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(11, 6.5))
     for row, name in enumerate(("simple", "complex")):
         ex = examples.get(name)
@@ -97,11 +86,11 @@ def fig5_6_7(examples: dict, path: Path, bench: str) -> Path:
                                f"ax:   {' '.join(ex['approx_output'])[:60]}", fontsize=8)
         axes[row][0].legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def dsr_sweep(results: dict[str, dict], path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for bench, res in results.items():
         rows = res.get("dsr_sweep", [])
@@ -116,7 +105,7 @@ def dsr_sweep(results: dict[str, dict], path: Path) -> Path:
         ax.set_xlabel("absThres (no retraining)")
         ax.set_ylabel(label)
         ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_all(results: dict[str, dict], out: Path) -> list[Path]:

@@ -6,25 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-    from sw_models.empir.store import atomic_write
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
-    plt.close(fig)
-    return path
+from sw_models.figures import pyplot, save_figure
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def fig6_4(results: dict[str, dict], path: Path) -> Path:
     """Bars per network: spike updates, SNNAP energy and software time improvement at iso (loss 0)."""
-    plt = _plt()
+    plt = pyplot()
     names = [n for n, r in results.items() if "loss_0" in r["runs"]]
     keys = [("updates_reduction", "spike updates"), ("energy_improvement", "SNNAP energy"),
             ("time_improvement", "software time")]
@@ -38,12 +27,12 @@ def fig6_4(results: dict[str, dict], path: Path) -> Path:
     ax.set_ylabel("improvement over exact SNN (x)")
     ax.set_title("Fig. 6.4 analog: AxSNN at iso-accuracy (tuning set)")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def fig6_5(results: dict[str, dict], path: Path) -> Path:
     """Normalised SNNAP energy against test accuracy for each searched quality constraint."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.6, 3.4))
     for name, r in results.items():
         runs = sorted(r["runs"].values(), key=lambda v: -v["accuracy"])
@@ -53,12 +42,12 @@ def fig6_5(results: dict[str, dict], path: Path) -> Path:
     ax.set_ylabel("SNNAP energy / exact SNN")
     ax.set_title("Fig. 6.5 analog: energy vs accuracy")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def fig6_6(trace_path: Path, path: Path) -> Path:
     """Levels (colour = alpha, white = alpha 0, grey = stopped) of every neuron per step, easy vs hard."""
-    plt = _plt()
+    plt = pyplot()
     with np.load(trace_path) as f:
         data, levels = {k: f[k] for k in f.files}, f["levels"]
     fig, axes = plt.subplots(2, 2, figsize=(9, 6), gridspec_kw={"width_ratios": [4, 1]})
@@ -76,7 +65,7 @@ def fig6_6(trace_path: Path, path: Path) -> Path:
         axes[row, 0].set_title(f"{tag} input #{i} (label {label}): all neurons, stops at step {stop}")
         axes[row, 1].set_title(f"outputs, class {pred}")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def make_all(out_dirs: list[Path], fig_dir: Path) -> list[Path]:

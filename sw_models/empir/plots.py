@@ -11,14 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import atomic_write, load_json
+from sw_models.figures import save_figure
 
-
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
-    plt.close(fig)
-    return path
+from .store import load_json
 
 
 def fig_bits(res: dict, path: Path) -> Path:
@@ -34,7 +29,7 @@ def fig_bits(res: dict, path: Path) -> Path:
     ax.set_xlabel("{weight, activation} bits")
     ax.set_ylabel("accuracy (%)")
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def fig_tradeoff(res: dict, path: Path) -> Path:
@@ -51,7 +46,7 @@ def fig_tradeoff(res: dict, path: Path) -> Path:
     ax.set_xlabel("unperturbed accuracy (%)")
     ax.set_ylabel(f"adversarial accuracy, {attack} (%)")
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def confusion(labels, preds, n_classes: int) -> np.ndarray:
@@ -71,7 +66,7 @@ def fig_confusion(res: dict, path: Path) -> Path:
         ax.set_title(f"{name} (FGSM)")
         ax.set_xlabel("predicted")
         ax.set_ylabel("actual")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def fig_vary_mn(res: dict, path: Path) -> Path:
@@ -87,7 +82,7 @@ def fig_vary_mn(res: dict, path: Path) -> Path:
         ax.set_title(title)
         ax.tick_params(axis="x", rotation=60, labelsize=7)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def make_all(out: str | Path) -> list[Path]:
