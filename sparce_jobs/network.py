@@ -265,7 +265,10 @@ FIELDS = ["layer", "op", "m", "k", "n", "b_sparsity", "sampled_rows", "sampled_c
 
 
 def run_network(model_path: Path, x: np.ndarray, out: Path, cols: int = 16, samples: int = 3,
-                seed: int = 0, params: SystemParams = MINOR_DEFAULT, rows: int | None = None) -> dict:
+                seed: int = 0, params: SystemParams = MINOR_DEFAULT, rows: int | None = None,
+                blas: Path | None = None) -> dict:
+    """Per-layer SPARCE on an ONNX CNN. blas: the folder of `axsim openblas build`: every layer then
+    runs whole through OpenBLAS's own cblas_sgemm (original library vs the SPARCE one)."""
     if cols < 1 or samples < 1:
         raise ValueError(f"--cols and --samples must be >= 1 (got {cols}, {samples})")
     if rows is not None and rows < 16:
@@ -275,17 +278,78 @@ def run_network(model_path: Path, x: np.ndarray, out: Path, cols: int = 16, samp
     layers = [lower(e, values) for e in entries]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    fp = _fingerprint(model_path, x, [cols, rows, samples, seed], params)
+    if blas is not None:
+        check_blas_dir(Path(blas))
+    fp = _fingerprint(model_path, x, [cols, rows, samples, seed, str(blas)], params)
     done = {r["layer"]: r for r in read_csv(out / "layers.csv") if r["fingerprint"] == fp}
     results: list[dict] = []
     for k, layer in enumerate(tqdm(layers, desc="layers", unit="layer")):
-        results.append(done.get(layer.name) or {**simulate_layer(layer, cols, samples, seed, params, rows), "fingerprint": fp})
+        row = done.get(layer.name)
+        if row is None:
+            row = (simulate_layer_openblas(layer, Path(blas), out / "elf", params) if blas is not None
+                   else simulate_layer(layer, cols, samples, seed, params, rows))
+        results.append({**row, "fingerprint": fp})
         later = [done[x.name] for x in layers[k + 1:] if x.name in done]    # keep finished rows on a crash
         atomic_write(out / "layers.csv", csv_text(results + later, FIELDS))
     summary = _summary(model_path, results)
     atomic_write(out / "summary.json", json.dumps(summary, indent=1))
     plot_layers(results, summary, out / "layers.png")
     return summary
+
+
+# ---- 4b. a layer through OpenBLAS's own library (issue 11 item 5)
+GEMM_PROGRAM = Path(__file__).resolve().parent / "programs" / "gemm_layer.c"
+
+
+def check_blas_dir(lib_dir: Path) -> None:
+    """The output of `axsim openblas build`: both libraries and the headers."""
+    for part in ("original/libopenblas.a", "sparce/libopenblas.a", "include/cblas.h"):
+        if not (lib_dir / part).is_file():
+            raise FileNotFoundError(f"{lib_dir}: no {part} (make it with `axsim openblas build --out {lib_dir}`)")
+
+
+def simulate_layer_openblas(layer: Layer, lib_dir: Path, work: Path, params: SystemParams) -> dict:
+    """The whole layer through cblas_sgemm: the original library on the baseline core, the SPARCE
+    library on the SPARCE core. Cycles are those of OpenBLAS's sgemm code (driver, packing copies,
+    kernel: the `sgemm_*` symbols), not the C start-up. The two outputs must be bit-identical (SPARCE
+    skips only redundant work), and agree with onnxruntime's layer output."""
+    from sparce_sim.loader import load_elf
+    from sparce_sim.runner import simulate
+    from .openblas import link_program
+    m, k, n = layer.dims["m"], layer.dims["k"], layer.dims["n"]
+    work.mkdir(parents=True, exist_ok=True)
+    inputs = {"W": np.ascontiguousarray(layer.a, np.float32), "COL": np.ascontiguousarray(layer.b, np.float32)}
+    runs = []
+    for lib, on in (("original", False), ("sparce", True)):
+        elf = work / f"gemm_{lib}_{m}x{n}x{k}"
+        if not elf.exists():
+            link_program(GEMM_PROGRAM, lib_dir / lib / "libopenblas.a", lib_dir / "include", elf,
+                         {"M_": str(m), "N_": str(n), "K_": str(k)})
+        gemm = tuple(s for s in load_elf(elf).symbols if s.startswith("sgemm_"))
+        runs.append((simulate(elf, inputs, {"CT": ((n, m), np.float32)}, sparce=on, params=params,
+                              profile=gemm), gemm))
+    (base, gemm_b), (spar, gemm_s) = runs
+    out_b, out_s = base.outputs["CT"].T, spar.outputs["CT"].T
+    if not np.array_equal(out_b.view(np.uint32), out_s.view(np.uint32)):
+        raise RuntimeError(f"layer {layer.name}: the SPARCE library's output differs from the original's")
+    tol = 1e-4 * max(1.0, float(np.max(np.abs(layer.out))))
+    if not np.allclose(out_s, layer.out, rtol=1e-4, atol=tol):
+        raise RuntimeError(f"layer {layer.name}: OpenBLAS's GEMM differs from onnxruntime's output "
+                           f"(max error {float(np.max(np.abs(out_s - layer.out)))})")
+
+    def cycles(r, names):
+        return float(sum(r.stats.get(f"system.cpu.profile.cycles::{s}", 0) for s in names))
+
+    def insts(r, names):
+        return float(sum(r.stats.get(f"system.cpu.profile.insts::{s}", 0) for s in names))
+    bc, sc = cycles(base, gemm_b), cycles(spar, gemm_s)
+    kernel = ("sgemm_kernel",)
+    return {"layer": layer.name, "op": layer.op, **layer.dims, "b_sparsity": round(layer.sparsity, 5),
+            "sampled_rows": m, "sampled_cols": n, "samples": 1, "base_cycles": bc, "sparce_cycles": sc,
+            "base_insts": insts(base, gemm_b), "sparce_insts": insts(spar, gemm_s),
+            **_sparce_counts(spar.stats),
+            "kernel_norm_time": round(cycles(spar, kernel) / cycles(base, kernel), 5) if cycles(base, kernel) else 1.0,
+            "norm_time": round(sc / bc, 5), "norm_time_ci95": 0.0}
 
 
 def _fingerprint(model_path, x, settings: list, params) -> str:

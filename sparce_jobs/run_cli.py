@@ -56,6 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     net.add_argument("--rows", type=int, default=None,
                      help="also sample this many output channels per layer (big layers; conservative)")
     net.add_argument("--seed", type=int, default=0)
+    net.add_argument("--blas", choices=("ours", "openblas"), default="ours",
+                     help="ours: the repository's sgemm kernel; openblas: OpenBLAS's own library "
+                          "(original vs SPARCE, from `axsim openblas build`; needs --blas-dir)")
+    net.add_argument("--blas-dir", type=Path, help="the --out folder of `axsim openblas build`")
     net.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     net.add_argument("--out", type=Path, default=Path("out/network"))
     net.set_defaults(func=cmd_network)
@@ -197,8 +201,15 @@ def cmd_network(args: argparse.Namespace) -> int:
         model = build_shipped(args.shipped, args.out / "models")
     x = model_input(Path(model), args.input, args.image, args.seed)
     cols = args.cols if args.cols is not None else WHOLE_LAYER
+    blas = None
+    if args.blas == "openblas":
+        if args.blas_dir is None:
+            raise ValueError("--blas openblas needs --blas-dir (the --out folder of `axsim openblas build`)")
+        if args.cols is not None or args.rows is not None:
+            raise ValueError("--blas openblas runs every layer whole: drop --cols/--rows")
+        blas = args.blas_dir
     summary = run_network(Path(model), x, args.out, cols=cols, samples=args.samples, seed=args.seed,
-                          params=system_params(args.param), rows=args.rows)
+                          params=system_params(args.param), rows=args.rows, blas=blas)
     print(json.dumps(summary, indent=1))
     print(f"per-layer CSV, summary.json and layers.png in {args.out}")
     return 0

@@ -668,7 +668,7 @@ def test_axsim_gem5_without_gem5_is_a_clear_error(tmp_path):
 def test_register_adds_gem5_subcommand():
     import argparse
 
-    from sparce_sim import gem5_backend
+    from sparce_jobs import gem5_backend
     parser = argparse.ArgumentParser()
     gem5_backend.register(parser.add_subparsers(dest="command"))
     ns = parser.parse_args(["gem5", "sgemm", "--gem5", "/x", "--sparce", "off", "--param", "l1d.size_kb=32"])

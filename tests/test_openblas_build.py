@@ -104,3 +104,30 @@ def test_sve_target_kernel_is_refused_with_the_reason(tmp_path):
     with pytest.raises(OpenBlasError, match=r"cannot compile sgemm_kernel_sve_v1x8.S.*SVE"):
         _compile_kernel(kernel, tmp_path / "k.sasa.S", tmp_path, [f"-I{src}", f"-I{cfg}", "-DASSEMBLER"], tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+@needs_tools
+def test_network_runs_every_layer_through_openblas(built, tmp_path):
+    """`axsim network --blas openblas`: each lowered layer through OpenBLAS's own cblas_sgemm, the
+    original library against the SPARCE one; run_network itself requires the two outputs to be
+    bit-identical and to match onnxruntime's layer outputs."""
+    import csv
+
+    from sparce_jobs.network import run_network
+    from sw_models.datasets import digits
+    from test_network import _model
+    image = digits(size=8)[2][:1]
+    summary = run_network(_model(tmp_path / "m.onnx"), image, tmp_path / "run", blas=BUILD)
+    rows = list(csv.DictReader((tmp_path / "run" / "layers.csv").open()))
+    assert [r["layer"] for r in rows] == ["conv1", "conv2", "fc"]
+    assert all(int(r["samples"]) == 1 and float(r["base_cycles"]) > 0 for r in rows)
+    conv2 = rows[1]
+    assert float(conv2["b_sparsity"]) > 0.2 and float(conv2["insts_skipped"]) > 0
+    assert float(conv2["sparce_cycles"]) < float(conv2["base_cycles"])
+    assert summary["layers"] == 3
+
+
+def test_network_refuses_a_folder_without_the_libraries(tmp_path):
+    from sparce_jobs.network import check_blas_dir
+    with pytest.raises(FileNotFoundError, match="original/libopenblas.a"):
+        check_blas_dir(tmp_path)
