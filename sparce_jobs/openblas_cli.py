@@ -27,9 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .openblas import OpenBlasError, build
+    from .run_cli import param_overrides
     try:
         r = build(args.src, args.out, args.target, jobs=args.jobs, verify=not args.no_verify,
-                  sparse_operand=args.sparse_operand, overrides=_overrides(args.param))
+                  sparse_operand=args.sparse_operand, overrides=param_overrides(args.param))
     except OpenBlasError as exc:
         print(f"axsim openblas: error: {exc}", file=sys.stderr)
         return 1
@@ -37,13 +38,3 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"  original: {r.original}\n  SPARCE:   {r.sparce}\n  headers:  {r.include}")
     print(f"  link: aarch64-linux-gnu-gcc -static prog.c -I{r.include} {r.sparce} -lm")
     return 0
-
-
-def _overrides(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ValueError(f"--param {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out

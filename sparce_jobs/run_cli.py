@@ -81,14 +81,19 @@ def _common(p: argparse.ArgumentParser) -> None:
 WHOLE_LAYER = 1 << 40      # --cols default: more columns than any layer has, i.e. no sampling
 
 
-def system_params(pairs: list[str]) -> SystemParams:
+def param_overrides(pairs: list[str]) -> dict[str, str]:
+    """`--param KEY=VALUE` arguments as a dict (checked against params.py by with_overrides)."""
     overrides = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             raise ValueError(f"--param {pair!r}: expected KEY=VALUE")
         overrides[key.strip()] = value.strip()
-    return MINOR_DEFAULT.with_overrides(overrides)
+    return overrides
+
+
+def system_params(pairs: list[str]) -> SystemParams:
+    return MINOR_DEFAULT.with_overrides(param_overrides(pairs))
 
 
 def default_sasa(kernel: str, choice: str | None) -> str:
