@@ -15,8 +15,7 @@ import ctypes
 import time
 
 import numpy as np
-from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_PROT, UC_HOOK_MEM_UNMAPPED, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_UNMAPPED,
-                     UC_MEM_WRITE_UNMAPPED, UC_MODE_ARM, Uc, UcError)
+from unicorn import (UC_ARCH_ARM64, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_PROT, UC_HOOK_MEM_UNMAPPED, UC_MODE_ARM, Uc, UcError)
 from unicorn import arm64_const as A
 
 from gem5_configs.params import MINOR_DEFAULT, SystemParams

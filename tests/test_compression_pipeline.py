@@ -8,7 +8,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from axsim.cli import main as axsim_main
 from sw_models.onnx_io import get_weights, load_model, run, set_weights
-from sw_models.compression.container import ContainerError, read_container, write_container
+from sw_models.compression.container import ContainerError, read_container
 from sw_models.compression.evaluate import encode_layer, evaluate_network, quantized_matrices
 from sw_models.compression.hybrid import hybrid_summary
 from sw_models.compression.matrix import as_matrix, from_matrix, matrix_shape

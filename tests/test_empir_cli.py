@@ -5,11 +5,8 @@ import numpy as np
 import pytest
 
 from axsim.cli import main
-from sw_models.empir.models import build_model
 from sw_models.empir.store import export_onnx
-from sw_models.onnx_io import run
 
-import torch
 import torch.nn as nn
 
 TINY = ["--n-train", "96", "--n-test", "24"]

@@ -1,6 +1,5 @@
 """Eq. 8.2 overheads against Fig. 8.5's quoted numbers, and measured ONNX bytes."""
 import pytest
-import torch
 
 from sw_models.empir.models import build_model
 from sw_models.empir.overhead import (measured_latency_ms, op_width, packed_bytes,

@@ -1,7 +1,6 @@
 """SASA compiler analysis and soundness (issue 4): sgemm vs Fig. 4.8, rewrites, SPARCE on/off identity."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -105,7 +104,7 @@ def test_regions_never_write_their_condition_registers(sgemm):
 
 # ---- soundness: SPARCE on vs off on the engine, bit-identical ----
 # (a plain import: an engine that fails to import must fail these tests, not skip the file)
-from sparce_sim import runner  # noqa: E402
+from sparce_sim import runner  # noqa: E402,F401
 
 
 @pytest.fixture(scope="module")

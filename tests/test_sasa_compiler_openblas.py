@@ -85,9 +85,9 @@ def _kernel(form: str) -> str:
         lines += [f"    fmla {acc[4 * j + a]}.4s, v{a}.4s, {lane(cur, j)}" for j in range(4) for a in range(4)]
     lines += ["    subs x3, x3, #2", "    bne 1b"]
     for q in range(4):
-        lines += [f"    ld1 {{v4.4s, v5.4s, v6.4s, v7.4s}}, [x2]"]
+        lines += ["    ld1 {v4.4s, v5.4s, v6.4s, v7.4s}, [x2]"]
         lines += [f"    fadd v{4 + a}.4s, v{4 + a}.4s, {acc[4 * q + a]}.4s" for a in range(4)]
-        lines += [f"    st1 {{v4.4s, v5.4s, v6.4s, v7.4s}}, [x2], #64"]
+        lines += ["    st1 {v4.4s, v5.4s, v6.4s, v7.4s}, [x2], #64"]
     lines.append("    ret")
     return "\n".join(lines) + "\n"
 

@@ -6,7 +6,6 @@ PC (as on hardware), an unsupported system call is refused with its PC and name.
 """
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from pathlib import Path

@@ -7,7 +7,6 @@ corpus BLEU. numpy/BLAS are held to one thread so timings are stable on a shared
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 

@@ -123,7 +123,7 @@ def evaluate(out: Path, n_test: int = 600, batch: int = 1, repeats: int = 3, bea
     from tqdm import tqdm
     from sw_models.empir.store import load_json, save_json
     from . import design, onnx_model
-    from .evaluate import compare, dsr_sweep, per_step_example
+    from .evaluate import compare, dsr_sweep
     single_thread()
     paths = Paths(out)
     base = onnx_model.load(paths.model)

@@ -11,7 +11,7 @@ hardware bit by bit on concrete inputs. Input bit v = cycle * E + channel.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import numpy as np
 
 from .report import write_atomic
 

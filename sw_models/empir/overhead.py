@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sw_models.onnx_io import get_weights, load_model, session
+from sw_models.onnx_io import get_weights, load_model
 
 from .quant import check_bits
 
