@@ -176,13 +176,7 @@ def decode_greedy(w: Weights, h0: list[np.ndarray], c0: list[np.ndarray], max_le
     out: list[list[int]] = [[] for _ in range(B)]
     for _ in range(max_len):
         ts = clock()
-        x = w.dec_emb[tokens]
-        for l, layer in enumerate(w.dec):
-            h[l], c[l], ops = cell(layer, x, h[l], c[l])
-            stats.ops_dec += ops
-            x = h[l]
-        logits = x @ w.proj_W + w.proj_b
-        stats.ops_dec += 2 * x.shape[0] * w.proj_W.size
+        logits = _decoder_step(w, tokens, h, c, stats)
         tokens = logits.argmax(axis=1)
         for r, b in enumerate(alive):
             if tokens[r] != eos:
@@ -196,6 +190,19 @@ def decode_greedy(w: Weights, h0: list[np.ndarray], c0: list[np.ndarray], max_le
             h, c = [a[going] for a in h], [a[going] for a in c]
     stats.t_dec += clock() - t0
     return [[w.tgt_vocab[i] for i in seq] for seq in out]
+
+
+def _decoder_step(w: Weights, tokens: np.ndarray, h: list[np.ndarray], c: list[np.ndarray],
+                  stats: Stats) -> np.ndarray:
+    """One decoder timestep for every row: embed `tokens`, run the stacked cells (updating h and c
+    in place) and project to vocabulary logits, counting the operations."""
+    x = w.dec_emb[tokens]
+    for l, layer in enumerate(w.dec):
+        h[l], c[l], ops = cell(layer, x, h[l], c[l])
+        stats.ops_dec += ops
+        x = h[l]
+    stats.ops_dec += 2 * x.shape[0] * w.proj_W.size
+    return x @ w.proj_W + w.proj_b
 
 
 def decode_beam(w: Weights, h0: list[np.ndarray], c0: list[np.ndarray], max_len: int, beam: int = 4,
@@ -214,13 +221,7 @@ def _beam_one(w: Weights, h, c, max_len: int, beam: int, stats: Stats) -> list[s
     seqs, scores, tokens = [[]], np.zeros(1), np.array([bos])
     done: list[tuple[float, list[int]]] = []
     for _ in range(max_len):
-        x = w.dec_emb[tokens]
-        for l, layer in enumerate(w.dec):
-            h[l], c[l], ops = cell(layer, x, h[l], c[l])
-            stats.ops_dec += ops
-            x = h[l]
-        logits = x @ w.proj_W + w.proj_b
-        stats.ops_dec += 2 * x.shape[0] * w.proj_W.size
+        logits = _decoder_step(w, tokens, h, c, stats)
         logp = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) \
             - logits.max(1, keepdims=True)
         total = (scores[:, None] + logp).ravel()
