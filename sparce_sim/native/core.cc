@@ -656,6 +656,14 @@ static PyObject *cache_dict(const CacheStats &s) {
                          "write_misses", s.write_misses, "prefetches", s.prefetches);
 }
 
+/* d[key] = value, both unsigned 64-bit integers (the per-PC counts). */
+static void set_u64(PyObject *d, uint64_t key, uint64_t value) {
+    PyObject *k = PyLong_FromUnsignedLongLong(key), *v = PyLong_FromUnsignedLongLong(value);
+    PyDict_SetItem(d, k, v);
+    Py_DECREF(k);
+    Py_DECREF(v);
+}
+
 static int put(PyObject *d, const char *key, PyObject *value) {
     if (!value)
         return -1;
@@ -672,27 +680,15 @@ static PyObject *Core_snapshot(Core *c, PyObject *) {
     if (!d)
         return nullptr;
     PyObject *by_pc = PyDict_New();
-    auto add_pc = [&](uint64_t pc, const StaticInst &si) {
-        if (!si.committed)
-            return;
-        PyObject *key = PyLong_FromUnsignedLongLong(pc);
-        PyObject *val = PyLong_FromUnsignedLongLong(si.committed);
-        PyDict_SetItem(by_pc, key, val);
-        Py_DECREF(key);
-        Py_DECREF(val);
-    };
     for (size_t i = 0; i < c->text->size(); i++)
-        add_pc(c->text_lo + 4 * i, (*c->text)[i]);
+        if ((*c->text)[i].committed)
+            set_u64(by_pc, c->text_lo + 4 * i, (*c->text)[i].committed);
     for (auto &kv : *c->other)
-        add_pc(kv.first, kv.second);
+        if (kv.second.committed)
+            set_u64(by_pc, kv.first, kv.second.committed);
     PyObject *skips = PyDict_New();
-    for (auto &kv : c->psru->all_skips()) {
-        PyObject *key = PyLong_FromUnsignedLongLong(kv.first);
-        PyObject *val = PyLong_FromUnsignedLongLong(kv.second);
-        PyDict_SetItem(skips, key, val);
-        Py_DECREF(key);
-        Py_DECREF(val);
-    }
+    for (auto &kv : c->psru->all_skips())
+        set_u64(skips, kv.first, kv.second);
     PyObject *prof = PyList_New(0);
     for (const Profile &p : *c->profile) {
         PyObject *t = Py_BuildValue("(KK)", p.cycles, p.insts);
