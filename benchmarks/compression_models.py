@@ -1,7 +1,7 @@
 """Table 7.1 / Figs. 7.3-7.5 analogs on the shipped models; prints one JSON summary.
 
 Resumable: every (model, sparsity, precision) cell is cached under --out, so rerunning continues.
-- mnistconv: trained on digits, AGP-pruned with fine-tuning to each sparsity (accuracy reported).
+- digitsconv: trained on digits (model_zoo), AGP-pruned with fine-tuning to each sparsity (accuracy reported).
 - lstm, mobilenetv2: seeded random weights, one-shot magnitude pruning, all three formats.
 - resnet18, resnet50, alexnet: seeded random weights; CSC and Smap at every precision, cSmap at
   2 bits with one grid point (the full-network cSmap grid is too slow on two shared cores).
@@ -65,24 +65,24 @@ def network_gain_at(cells, bits):
             "gain_over": {f: round(hyb / v - 1, 4) for f, v in mean.items()}}
 
 
-def run_mnistconv(out: Path) -> dict:
+def run_digitsconv(out: Path) -> dict:
     import torch
-    from sw_models.compression.models import agp_mnistconv, export_onnx, train_mnistconv
+    from sw_models.compression.models import agp_digitsconv, export_onnx, train_digitsconv
     from sw_models.compression.sweep import run_sweep, write_results
     torch.set_num_threads(1)
     cells, acc = [], {}
     dense = None
     for s in SPARSITIES:
-        path = out / "models" / f"mnistconv_agp{s}.onnx"
+        path = out / "models" / f"digitsconv_agp{s}.onnx"
         if not path.is_file():
             if dense is None:
-                dense = train_mnistconv()
+                dense = train_digitsconv()
                 acc["dense"] = dense[1]
-            pruned, acc[f"agp{s}"] = agp_mnistconv(dense[0], dense[2], s)
+            pruned, acc[f"agp{s}"] = agp_digitsconv(dense[0], dense[2], s)
             export_onnx(pruned, torch.zeros(1, 1, 28, 28), path)
-        cells += run_sweep(path, [s], BITS, out / "mnistconv", grid=FULL_GRID, plots=False, log=lambda m: None)
-    write_results(cells, out / "mnistconv", "mnistconv")
-    acc_path = out / "models" / "mnistconv_accuracy.json"
+        cells += run_sweep(path, [s], BITS, out / "digitsconv", grid=FULL_GRID, plots=False, log=lambda m: None)
+    write_results(cells, out / "digitsconv", "digitsconv")
+    acc_path = out / "models" / "digitsconv_accuracy.json"
     if acc:
         acc_path.write_text(json.dumps(acc))
     return {"accuracy": json.loads(acc_path.read_text()) if acc_path.is_file() else None,
@@ -90,9 +90,9 @@ def run_mnistconv(out: Path) -> dict:
 
 
 def run_random(name: str, out: Path, full: bool) -> dict:
-    from sw_models.compression.models import build_shipped
+    import model_zoo
     from sw_models.compression.sweep import run_sweep, write_results
-    path = build_shipped(name, out / "models")
+    path = model_zoo.path(name, out / "models")
     quiet = lambda m: None  # noqa: E731
     if full:
         cells = run_sweep(path, SPARSITIES, BITS, out / name, grid=SMALL_GRID, log=quiet)
@@ -105,9 +105,9 @@ def run_random(name: str, out: Path, full: bool) -> dict:
 
 
 def run_fig75(out: Path) -> dict:
-    from sw_models.compression.models import build_shipped
+    import model_zoo
     from sw_models.compression.sweep import model_weights, run_sweep
-    path = build_shipped("alexnet", out / "models")
+    path = model_zoo.path("alexnet", out / "models")
     names = list(model_weights(path)[1])
     layer_s = dict(zip(names, FIG75.values()))
     cells = run_sweep(path, [0.9], [2], out / "alexnet_fig75", grid=ONE_POINT, layer_sparsity=layer_s,
@@ -122,14 +122,14 @@ def run_fig75(out: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="output/compression_bench")
-    ap.add_argument("--models", default="mnistconv,lstm,mobilenetv2,resnet18,alexnet_fig75,resnet50,alexnet")
+    ap.add_argument("--models", default="digitsconv,lstm,mobilenetv2,resnet18,alexnet_fig75,resnet50,alexnet")
     args = ap.parse_args()
     out = Path(args.out)
     result = {"caveat": "lstm/mobilenetv2/resnet/alexnet use seeded random weights: pruning gives unclustered zeros"}
     for name in args.models.split(","):
         t = time.perf_counter()
-        if name == "mnistconv":
-            result[name] = run_mnistconv(out)
+        if name == "digitsconv":
+            result[name] = run_digitsconv(out)
         elif name == "alexnet_fig75":
             result[name] = run_fig75(out)
         else:

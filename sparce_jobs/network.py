@@ -95,7 +95,7 @@ def model_input(model_path: Path, npy: Path | None, image: int, seed: int) -> np
         return np.load(npy).astype(np.float32)
     shape = [d if isinstance(d, int) and d > 0 else 1 for d in session(load_model(model_path)).get_inputs()[0].shape]
     if len(shape) == 4 and shape[1] == 1 and shape[2] == shape[3] and shape[2] in (8, 28):
-        from sw_models.datasets import digits
+        from model_zoo.data import digits           # numpy only: no torch in chapter 4
         x_test = digits(size=shape[2])[2]
         if not 0 <= image < len(x_test):
             raise ValueError(f"--image {image} outside the {len(x_test)} digits test images")

@@ -44,8 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     net = sub.add_parser("network", help="per-layer SPARCE on an ONNX CNN, im2col + sgemm (Figs. 4.10/4.12)")
     net.add_argument("model", nargs="?", type=Path, help="ONNX CNN (or use --shipped)")
-    net.add_argument("--shipped", choices=("mnistconv", "alexnet"),
-                     help="mnistconv: trained on digits; alexnet: the architecture with seeded random weights")
+    net.add_argument("--shipped", metavar="NAME",
+                     help="a model_zoo network: digitsconv (Table 8.1 topology trained on digits) or alexnet "
+                          "(seeded He-normal weights)")
     net.add_argument("--input", type=Path, help=".npy input for the model (default: a digits test image "
                      "for 28x28 or 8x8 one-channel models, else seeded uniform noise)")
     net.add_argument("--image", type=int, default=0, help="digits test image index")
@@ -202,8 +203,8 @@ def cmd_network(args: argparse.Namespace) -> int:
         raise ValueError("give exactly one of MODEL.onnx or --shipped NAME")
     model = args.model
     if args.shipped:
-        from sw_models.compression.models import build_shipped
-        model = build_shipped(args.shipped, args.out / "models")
+        import model_zoo
+        model = model_zoo.path(args.shipped, args.out / "models", among=model_zoo.CHAPTER4)
     x = model_input(Path(model), args.input, args.image, args.seed)
     cols = args.cols if args.cols is not None else WHOLE_LAYER
     blas = None

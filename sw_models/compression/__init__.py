@@ -10,5 +10,5 @@ Modules, one job each:
   csmap      compressed sparsity map via test-pattern compression (§7.1.2, eqs. 7.5-7.7)
   formulas   eqs. 7.1-7.7                              hybrid best format per layer / network
   evaluate   per-network encoding + cSmap grid search  container  compressed-model file
-  models     shipped models (Table 7.1 analogs)        report / sweep / cli  `axsim compress`
+  models     AGP + export of the zoo's digitsconv       report / sweep / cli  `axsim compress`
 """

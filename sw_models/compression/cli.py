@@ -3,7 +3,7 @@
   axsim compress MODEL.onnx --sparsity 0.5,0.7,0.9 --bits 2,4,6,8 --out DIR
   axsim compress MODEL.onnx --container OUT.axc --sparsity 0.9 --bits 2
   axsim compress MODEL.onnx --unpack OUT.axc --onnx-out REBUILT.onnx
-  axsim compress --shipped mnistconv --out DIR      (builds the shipped model first)
+  axsim compress --shipped digitsconv --out DIR     (a model_zoo network: see model_zoo.NAMES)
 """
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("compress", help="CSC / Smap / cSmap sparse formats at ultra-low precision (ch. 7)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="?", help="ONNX model to prune, quantize and encode")
-    p.add_argument("--shipped", help="use a shipped model: mnistconv, alexnet, resnet18, resnet50, mobilenetv2, lstm")
+    p.add_argument("--shipped", metavar="NAME",
+                   help="a model_zoo network: digitsconv (trained), alexnet, resnet18, resnet50, mobilenetv2, lstm")
     p.add_argument("--sparsity", type=_floats, default=[0.5, 0.7, 0.9])
     p.add_argument("--bits", type=_ints, default=[2, 4, 6, 8])
     p.add_argument("--formats", default="csc,smap,csmap")
@@ -62,8 +63,8 @@ def register(subparsers) -> None:
 
 def _model_path(args) -> str:
     if args.shipped:
-        from .models import build_shipped
-        return str(build_shipped(args.shipped, Path(args.out) / "models"))
+        import model_zoo
+        return str(model_zoo.path(args.shipped, Path(args.out) / "models"))
     if not args.model:
         raise ValueError("give an ONNX MODEL or --shipped NAME")
     return args.model

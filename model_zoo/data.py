@@ -1,0 +1,48 @@
+"""scikit-learn's 8x8 handwritten digits, upsampled in numpy (no torch): the data of the shipped digitsconv.
+
+`digits(size, test_fraction, seed)` returns the same split as `sw_models.datasets.digits` (the same
+permutation of the 1797 images) and the same bilinear upsampling (torch's `F.interpolate(...,
+mode="bilinear", align_corners=False)`), computed here in float32 numpy; the two agree within
+3e-7 (one float32 ulp at 1.0; torch sums in another order). Chapter 4 (`axsim network`) and the
+model zoo use this one, so they need no torch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _linear_taps(n_in: int, n_out: int):
+    """Source indices and weights of align_corners=False linear interpolation (torch's formula)."""
+    scale = np.float32(n_in / n_out)
+    src = np.maximum((np.arange(n_out, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5),
+                     np.float32(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    w1 = (src - i0).astype(np.float32)
+    return i0, i1, np.float32(1) - w1, w1
+
+
+def resize_bilinear(x: np.ndarray, size: int) -> np.ndarray:
+    """(N, C, H, W) float32 -> (N, C, size, size), bilinear with align_corners=False."""
+    h0, h1, hw0, hw1 = _linear_taps(x.shape[2], size)
+    w0, w1, ww0, ww1 = _linear_taps(x.shape[3], size)
+    top, bottom = x[:, :, h0], x[:, :, h1]
+    top = ww0 * top[..., w0] + ww1 * top[..., w1]
+    bottom = ww0 * bottom[..., w0] + ww1 * bottom[..., w1]
+    return (hw0[:, None] * top + hw1[:, None] * bottom).astype(np.float32)
+
+
+def digits(size: int = 8, test_fraction: float = 0.25, seed: int = 0):
+    """Return (x_train, y_train, x_test, y_test); x is float32 NCHW in [0, 1], y is int64."""
+    from sklearn.datasets import load_digits
+    if size < 8:
+        raise ValueError(f"digits: size must be >= 8, got {size}")
+    data = load_digits()
+    x = (data.images / 16.0).astype(np.float32)[:, None, :, :]
+    if size != 8:
+        x = resize_bilinear(x, size)
+    y = data.target.astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(y))
+    n_test = round(len(y) * test_fraction)
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]
