@@ -13,6 +13,11 @@
 #   --worktree     build from the working tree (tracked and untracked files that git does not ignore)
 #                  instead of the committed HEAD (the default: what a fresh clone would build)
 #   --tag TAG      image tag (default axsim:test)
+#   --host-ca      trust the host's locally added CA certificates in the build (apt, pip): the
+#                  .crt files in /usr/local/share/ca-certificates, passed as --build-arg
+#                  EXTRA_CA_CERTS; for a network whose TLS goes through an intercepting proxy
+#                  (pip then fails with CERTIFICATE_VERIFY_FAILED without it). CA_CERTS=FILE: a
+#                  PEM file of your own instead
 #   --no-tests     build and run the main job only
 # Environment: BASE, IMAGE (= --tag), TESTS (pytest arguments run in the container),
 #   DEBOOTSTRAP_MIRROR (a Debian mirror for --local-base; debootstrap's default if unset),
@@ -24,7 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LOCAL_BASE=0 WORKTREE=0 RUN_TESTS=1
+LOCAL_BASE=0 WORKTREE=0 RUN_TESTS=1 HOST_CA=0
 IMAGE="${IMAGE:-axsim:test}"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,6 +37,7 @@ while [ $# -gt 0 ]; do
         --worktree) WORKTREE=1 ;;
         --tag) IMAGE="$2"; shift ;;
         --no-tests) RUN_TESTS=0 ;;
+        --host-ca) HOST_CA=1 ;;
         -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "build_and_test.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -70,6 +76,16 @@ if [ "$LOCAL_BASE" = 1 ]; then
 fi
 BASE="${BASE:-debian:bookworm-slim}"
 
+CA_ARGS=()
+if [ -n "${CA_CERTS:-}" ]; then
+    CA_ARGS=(--build-arg "EXTRA_CA_CERTS=$(cat "$CA_CERTS")")
+elif [ "$HOST_CA" = 1 ]; then
+    shopt -s nullglob; cas=(/usr/local/share/ca-certificates/*.crt /usr/local/share/ca-certificates/*/*.crt); shopt -u nullglob
+    [ ${#cas[@]} -gt 0 ] || { echo "build_and_test.sh: --host-ca: no .crt in /usr/local/share/ca-certificates" >&2; exit 2; }
+    CA_ARGS=(--build-arg "EXTRA_CA_CERTS=$(cat "${cas[@]}")")
+    echo "== trusting ${#cas[@]} host CA file(s) from /usr/local/share/ca-certificates in the build"
+fi
+
 # the build context: git's view of the tree (never out/, build/, *.so or .git)
 if [ "$WORKTREE" = 1 ]; then
     SRC="working tree at $(git rev-parse --short HEAD) + uncommitted changes"
@@ -86,7 +102,7 @@ fi
 
 echo "== build: $IMAGE from $SRC, BASE=$BASE, network $NET (log: $LOGDIR/build.log)"
 t0=$(date +%s)
-if ! context | $NICE docker build --network "$NET" --build-arg "BASE=$BASE" \
+if ! context | $NICE docker build --network "$NET" --build-arg "BASE=$BASE" "${CA_ARGS[@]}" \
         -f docker/Dockerfile -t "$IMAGE" - >"$LOGDIR/build.log" 2>&1; then
     tail -30 "$LOGDIR/build.log"
     echo "build failed after $(( $(date +%s) - t0 )) s"
