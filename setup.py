@@ -21,7 +21,7 @@ setup(
     version="0.1.0",
     description="Approximate computing for DNNs: SPARCE engine, SASA compiler, software models",
     python_requires=">=3.10",
-    packages=find_packages(include=["axsim*", "isa_ext*", "kernels*", "sasa_compiler*",
+    packages=find_packages(include=["axsim*", "atomic_output*", "isa_ext*", "kernels*", "sasa_compiler*",
                                     "sparce_sim*", "sparce_jobs*", "gem5_configs*", "sw_models*", "analysis*", "model_zoo*"]),
     package_data={"model_zoo": ["onnx/*.onnx", "onnx/*.json"], "kernels": ["*.S", "*.c", "*.h", "*.ld", "programs/*.c"], "sparce_jobs": ["programs/*.c"], "sparce_sim": ["native/*.hh", "native/*.cc"], "isa_ext": ["*.inc", "gem5/*", "gem5/*/*", "gem5/src/*/*/*", "gem5/src/*/*/*/*"]},
     install_requires=[

@@ -86,9 +86,8 @@ def main() -> int:
     report = {"benchmark": "axsnn_chapter6", "settings": vars(args), "load_average": os.getloadavg(),
               "networks": nets, "paper": PAPER, "figures": [str(f.relative_to(ROOT)) for f in figs]}
     text = json.dumps(report, indent=1)
-    from sw_models.empir.store import atomic_write
-    atomic_write(ROOT / "benchmarks" / "results" / f"axsnn_chapter6{args.suffix}.json",
-                 lambda tmp: Path(tmp).write_text(text))
+    from atomic_output import write_text
+    write_text(ROOT / "benchmarks" / "results" / f"axsnn_chapter6{args.suffix}.json", text)
     print(text)
     return 0
 

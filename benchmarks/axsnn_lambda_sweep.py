@@ -48,8 +48,8 @@ def main() -> int:
     report = {"benchmark": "axsnn_lambda_sweep", "n_test": 1000, "steps": 100,
               "networks": {net: sweep(net, args.lams) for net in args.nets}}
     text = json.dumps(report, indent=1)
-    from sw_models.empir.store import atomic_write
-    atomic_write(ROOT / "benchmarks" / "results" / "axsnn_lambda_sweep.json", lambda tmp: Path(tmp).write_text(text))
+    from atomic_output import write_text
+    write_text(ROOT / "benchmarks" / "results" / "axsnn_lambda_sweep.json", text)
     print(text)
     return 0
 

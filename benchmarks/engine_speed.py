@@ -26,7 +26,7 @@ from unicorn import arm64_const as A  # noqa: E402
 from sparce_sim.engine import map_program  # noqa: E402
 from sparce_jobs.kernel_run import dims_for, kernel_elf, make_inputs, run_kernel, to_memory  # noqa: E402
 from sparce_sim.loader import load_elf  # noqa: E402
-from sparce_sim.stats import atomic_write  # noqa: E402
+from atomic_output import write_text  # noqa: E402
 
 
 def raw_unicorn(elf: Path, inputs: dict) -> tuple[float, float]:
@@ -109,7 +109,7 @@ def main() -> None:
     text = json.dumps(report, indent=1)
     print(text)
     if args.out:
-        atomic_write(args.out, text + "\n")
+        write_text(args.out, text + "\n")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,7 @@ carries a hash of every output bit), and numpy's convolution (input zeros exactl
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import os
 import re
 import sys
 import time
@@ -25,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from atomic_output import write_csv, write_text  # noqa: E402
 from sparce_jobs.openblas import conv_reference, run_conv_layer  # noqa: E402
 
 
@@ -71,21 +69,9 @@ def main() -> int:
         print(json.dumps(row), flush=True)
         if not (r.identical and numpy_ok):
             print(f"MISMATCH at sparsity {s}: {r.stdout}", file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
-    _atomic(args.out / "rows.json", json.dumps(rows, indent=1))
-    buf = io.StringIO()
-    flat = [{k: v for k, v in row.items() if k not in ("shape", "params")} for row in rows]
-    w = csv.DictWriter(buf, fieldnames=list(flat[0]))
-    w.writeheader()
-    w.writerows(flat)
-    _atomic(args.out / "rows.csv", buf.getvalue())
+    write_text(args.out / "rows.json", json.dumps(rows, indent=1))
+    write_csv(args.out / "rows.csv", [{k: v for k, v in row.items() if k not in ("shape", "params")} for row in rows])
     return 0 if all(r["identical"] and r["numpy_ok"] for r in rows) else 1
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

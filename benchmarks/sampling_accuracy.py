@@ -21,10 +21,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from atomic_output import write_text  # noqa: E402
 from gem5_configs.params import MINOR_DEFAULT  # noqa: E402
 from sparce_jobs.kernel_run import dims_for, make_inputs  # noqa: E402
 from sparce_jobs.network import Layer, simulate_layer  # noqa: E402
-from sparce_sim.stats import atomic_write, read_csv  # noqa: E402
+from sparce_sim.stats import read_csv  # noqa: E402
 
 
 def estimate(sparsity: float, seed: int, rows: int, cols: int, samples: int) -> dict:
@@ -68,7 +69,7 @@ def main() -> None:
     text = json.dumps(report, indent=1)
     print(text)
     if args.out:
-        atomic_write(args.out, text + "\n")
+        write_text(args.out, text + "\n")
 
 
 if __name__ == "__main__":

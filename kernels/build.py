@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from atomic_output import write_with
 from isa_ext.asm import INCLUDE_DIR, table_asm
 
 KERNEL_DIR = Path(__file__).resolve().parent
@@ -105,20 +106,20 @@ def _cache_key(sources: list[Path], defines: dict[str, int], extra: dict[str, st
 def _compile(sources: list[Path], defines: dict[str, int], extra: dict[str, str], elf: Path) -> None:
     if shutil.which(CROSS_GCC) is None:
         raise BuildError(f"{CROSS_GCC} not found: install gcc-aarch64-linux-gnu (see README)")
-    elf.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         srcs = [str(s) for s in sources]
         for fname, text in extra.items():
             path = Path(tmp) / fname
             path.write_text(text)
             srcs.append(str(path))
-        out = Path(tmp) / "kernel.elf"
-        cmd = [CROSS_GCC, *CFLAGS, f"-I{INCLUDE_DIR}", f"-I{KERNEL_DIR}",
-               *(f"-D{k}={v}" for k, v in defines.items()), *srcs, "-o", str(out)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise BuildError(f"cross build failed:\n{proc.stderr.strip()}")
-        os.replace(out, elf)  # atomic: a cached ELF is always complete
+
+        def link(out: Path) -> None:
+            cmd = [CROSS_GCC, *CFLAGS, f"-I{INCLUDE_DIR}", f"-I{KERNEL_DIR}",
+                   *(f"-D{k}={v}" for k, v in defines.items()), *srcs, "-o", str(out)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise BuildError(f"cross build failed:\n{proc.stderr.strip()}")
+        write_with(elf, link, mode=0o755)  # atomic: a cached ELF is always complete (and executable)
 
 
 PROGRAM_DIR = KERNEL_DIR / "programs"

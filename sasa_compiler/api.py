@@ -8,12 +8,11 @@ partial output.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atomic_output import write_many
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 
 from . import emit as emit_mod
@@ -101,8 +100,8 @@ def compile_file(src: Path, out: Path, listing: Path | None = None, params: Syst
             "rewrites": notes, "warnings": [str(w) for w in result.warnings]}
     data = listing_mod.build(cfg, segs, tag, meta, params.sparce_min_distance())
     data["compile_seconds"] = round(time.perf_counter() - t0, 4)
-    _write_all({out: text, **({listing: json.dumps(data, indent=1)} if listing else {}),
-                **({report: listing_mod.report(data)} if report else {})})
+    write_many({out: text, **({listing: json.dumps(data, indent=1)} if listing else {}),
+               **({report: listing_mod.report(data)} if report else {})})
     return CompileResult(out, text, data, segs, result.warnings)
 
 
@@ -141,22 +140,3 @@ def _analyse_twice(prog: Program, ret: int, params: SystemParams, opts: Options)
     third, hoist_notes = hoist(second, cfg2, hoists)
     cfg3, live_in3, res3 = _analyse(third, ret, opts)
     return third, cfg3, live_in3, res3, notes + hoist_notes
-
-
-def _write_all(files: dict[Path, str]) -> None:
-    """Write every file to a temporary sibling first, then rename them all (no partial output)."""
-    temps = []
-    try:
-        for path, text in files.items():
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
-            temps.append((tmp, path))
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)

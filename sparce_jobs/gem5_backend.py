@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from atomic_output import copy_file
 from gem5_configs.params import SystemParams
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,10 +118,7 @@ def run_gem5(cmd: list[str], m5out: Path, out_dir: Path, timeout: float | None =
     if proc.returncode != 0 or not stats.is_file() or stats.stat().st_size == 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         raise Gem5Error(f"gem5 exited with {proc.returncode} (log {log}):\n" + "\n".join(tail))
-    tmp = out_dir / "stats.txt.tmp"
-    shutil.copyfile(stats, tmp)
-    tmp.replace(out_dir / "stats.txt")
-    return out_dir / "stats.txt"
+    return copy_file(stats, out_dir / "stats.txt")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

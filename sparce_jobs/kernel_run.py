@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from atomic_output import write_with
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 from kernels.build import INCLUDE_DIR, KERNEL_DIR, build, cache_root, kernel_spec
 
@@ -165,12 +164,9 @@ def _compiled_source(src: Path, params: dict[str, int], compile_file, system: Sy
         h.update(path.read_bytes())
     h.update(json.dumps(system.as_dict(), sort_keys=True, default=str).encode())
     out = cache_root() / "sasa" / f"{src.stem}-{h.hexdigest()[:16]}{src.suffix}"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-            compile_file(src, Path(tmp) / src.name, params=system,
-                         defines={k: str(v) for k, v in params.items()})
-            os.replace(Path(tmp) / src.name, out)        # atomic: a cached source is complete
+    if not out.exists():                                 # atomic: a cached source is complete
+        write_with(out, lambda tmp: compile_file(src, tmp, params=system,
+                                                 defines={k: str(v) for k, v in params.items()}))
     return out
 
 

@@ -35,11 +35,12 @@ import onnx
 from onnx import numpy_helper
 from tqdm import tqdm
 
+from atomic_output import save_figure, write_csv, write_text
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 from sw_models.onnx_io import OnnxModelError, load_model, session
 
 from .kernel_run import run_kernel
-from sparce_sim.stats import atomic_write, csv_text, read_csv, save_figure
+from sparce_sim.stats import read_csv
 
 LOWERED_OPS = ("Conv", "Gemm", "MatMul")
 
@@ -290,9 +291,9 @@ def run_network(model_path: Path, x: np.ndarray, out: Path, cols: int = 16, samp
                    else simulate_layer(layer, cols, samples, seed, params, rows))
         results.append({**row, "fingerprint": fp})
         later = [done[x.name] for x in layers[k + 1:] if x.name in done]    # keep finished rows on a crash
-        atomic_write(out / "layers.csv", csv_text(results + later, FIELDS))
+        write_csv(out / "layers.csv", results + later, FIELDS)
     summary = _summary(model_path, results)
-    atomic_write(out / "summary.json", json.dumps(summary, indent=1))
+    write_text(out / "summary.json", json.dumps(summary, indent=1))
     plot_layers(results, summary, out / "layers.png")
     return summary
 

@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from atomic_output import copy_file, write_text, write_with
+
 CROSS_GCC = os.environ.get("AXSIM_CROSS_GCC", "aarch64-linux-gnu-gcc")
 CROSS_AR = os.environ.get("AXSIM_CROSS_AR", "aarch64-linux-gnu-ar")
 TARGETS = ("ARMV8", "CORTEXA53", "CORTEXA57", "CORTEXA72", "CORTEXA73", "NEOVERSEN1")
@@ -125,17 +127,18 @@ def build(src: Path, out: Path, target: str = "ARMV8", jobs: int = 2, verify: bo
         cases = _verify(kernel_src, compiled, flags, work, kdir, verify_sparsities, sparse_operand, params)
     sparce_lib = _sparce_library(lib, compiled, flags, work, out)
     original = out / "original" / "libopenblas.a"
-    _copy_atomic(lib, original)
+    copy_file(lib, original)
     include = out / "include"
     include.mkdir(exist_ok=True)
     _install_headers(work, include)
     result = BuildResult(out, target, kernel_src.name, len(listing["entries"]), original, sparce_lib, include, cases)
-    _write_json(out / "build.json", {"target": target, "source": str(src), "kernel": kernel_src.name,
-                                     "sasa_entries": result.entries, "tables": len(listing["tables"]),
-                                     "sparse_operand": sparse_operand, "kernel_sha256": digest,
-                                     "verify_abi": VERIFY_ABI, "param_overrides": dict(overrides or {}),
-                                     "assumed_no_negative_zero": True, "make_args": list(MAKE_ARGS),
-                                     "original": str(original), "sparce": str(sparce_lib), "verify": cases})
+    write_text(out / "build.json", json.dumps({
+        "target": target, "source": str(src), "kernel": kernel_src.name,
+        "sasa_entries": result.entries, "tables": len(listing["tables"]),
+        "sparse_operand": sparse_operand, "kernel_sha256": digest,
+        "verify_abi": VERIFY_ABI, "param_overrides": dict(overrides or {}),
+        "assumed_no_negative_zero": True, "make_args": list(MAKE_ARGS),
+        "original": str(original), "sparce": str(sparce_lib), "verify": cases}, indent=1))
     return result
 
 
@@ -236,7 +239,7 @@ def _compile_kernel(kernel: Path, compiled: Path, kdir: Path, flags: list[str], 
     except CompileError as exc:
         raise OpenBlasError(f"the SASA compiler cannot compile {kernel.name} for this target: {exc}") from None
     _say(f"  {res.entries} SASA entries in {len(res.listing['tables'])} table(s)")
-    _write_text(stamp_path, stamp)
+    write_text(stamp_path, stamp)
     return res.listing
 
 
@@ -280,14 +283,13 @@ def _sparce_library(lib: Path, compiled: Path, flags: list[str], work: Path, out
     if proc.returncode != 0:
         raise OpenBlasError(f"{compiled}: the SASA kernel does not assemble:\n{proc.stderr.strip()[-800:]}")
     dest = out / "sparce" / "libopenblas.a"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(".libopenblas.a.partial")
-    shutil.copyfile(lib, tmp)
-    proc = subprocess.run([CROSS_AR, "r", str(tmp), str(obj)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        tmp.unlink()
-        raise OpenBlasError(f"ar could not replace sgemm_kernel.o: {proc.stderr.strip()}")
-    os.replace(tmp, dest)
+
+    def replace_member(tmp: Path) -> None:
+        shutil.copyfile(lib, tmp)
+        proc = subprocess.run([CROSS_AR, "r", str(tmp), str(obj)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise OpenBlasError(f"ar could not replace sgemm_kernel.o: {proc.stderr.strip()}")
+    write_with(dest, replace_member)
     _say(f"SPARCE library: {dest}")
     return dest
 
@@ -305,27 +307,8 @@ def _install_headers(work: Path, include: Path) -> None:
     body.append(f'#define OPENBLAS_VERSION " OpenBLAS {version.group(1) if version else "unknown"} "')
     body.append((work / "openblas_config_template.h").read_text())
     body.append("#endif  /* OPENBLAS_CONFIG_H */")
-    _write_text(include / "openblas_config.h", "\n".join(body) + "\n")
-    _write_text(include / "cblas.h", (work / "cblas.h").read_text().replace("common", "openblas_config"))
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _copy_atomic(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.partial")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    write_text(include / "openblas_config.h", "\n".join(body) + "\n")
+    write_text(include / "cblas.h", (work / "cblas.h").read_text().replace("common", "openblas_config"))
 
 
 # ---- linking programs and getting the source

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from atomic_output import write_bytes
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 from kernels.build import KERNELS
 
@@ -133,12 +134,8 @@ def _run_elf(args, params) -> int:
 
 def _save_guest_output(out: Path, stdout: bytes, stderr: bytes) -> None:
     """The program's stdout and stderr beside stats.txt, as gem5 SE writes simout/simerr."""
-    import os
-    out.mkdir(parents=True, exist_ok=True)
     for name, data in (("simout", stdout), ("simerr", stderr)):
-        tmp = out / f".{name}.partial"
-        tmp.write_bytes(data)
-        os.replace(tmp, out / name)
+        write_bytes(out / name, data)
 
 
 def _run_kernel(args, params) -> int:

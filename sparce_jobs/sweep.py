@@ -20,10 +20,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from analysis.energy import energy_ratio
+from atomic_output import save_figure, write_csv
 from gem5_configs.params import MINOR_DEFAULT, SystemParams
 
 from .kernel_run import dims_for, make_inputs, run_kernel
-from sparce_sim.stats import atomic_write, csv_text, read_csv, save_figure
+from sparce_sim.stats import read_csv
 
 FIELDS = ["kernel", "shape", "sasa", "sampling", "sparsity", "seed", "base_cycles", "sparce_cycles", "base_insts",
           "sparce_insts", "norm_time", "norm_insts", "ideal", "energy_ratio", "regions_skipped",
@@ -112,7 +113,7 @@ def run_sweep(kernel: str, shape: str, sparsities: list[float], out: Path, seed:
         row = {"kernel": kernel, "shape": shape, "sasa": sasa, "sampling": sampling, **point, "params": params_id}
         rows.append(row)
         rows.sort(key=lambda r: float(r["sparsity"]))
-        atomic_write(csv_path, csv_text(rows, FIELDS))
+        write_csv(csv_path, rows, FIELDS)
     plot_sweep(rows, out / "sweep.png", f"{kernel} ({shape})")
     return rows
 

@@ -8,11 +8,10 @@ overallMissRate::total, overallAccesses::total). SPARCE counters live under syst
 from __future__ import annotations
 
 import csv
-import io
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from atomic_output import write_text
 
 from .snapshot import RunSnapshot
 
@@ -108,17 +107,8 @@ def format_stats(values: dict[str, float], descriptions: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def csv_text(rows: list[dict], fields: list[str]) -> str:
-    """Rows as CSV text with a header, for atomic_write."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def read_csv(path: Path) -> list[dict]:
-    """The rows of a CSV written by csv_text; [] if the file does not exist yet (a fresh run)."""
+    """The rows of a CSV (as atomic_output.write_csv writes it); [] if the file does not exist yet."""
     path = Path(path)
     if not path.exists():
         return []
@@ -126,37 +116,8 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def save_figure(fig, path: Path) -> None:
-    """Save a matplotlib figure atomically (temporary files, then renames) as a 300-dpi PNG at
-    `path` and a vector PDF beside it, for papers; then close it."""
-    import matplotlib.pyplot as plt
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for target, options in ((path, {"dpi": 300}), (path.with_suffix(".pdf"), {})):
-        tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
-        fig.savefig(tmp, bbox_inches="tight", **options)
-        os.chmod(tmp, 0o644)
-        tmp.replace(target)
-    plt.close(fig)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` so readers see the old file or the whole new one, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)          # mkstemp makes 0600; results are for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def write_outputs(out_dir: Path, values: dict, descriptions: dict, extra: dict | None = None) -> None:
     """stats.txt and stats.json (the same values, plus `extra` such as skips by precedingPC)."""
-    atomic_write(Path(out_dir) / "stats.txt", format_stats(values, descriptions))
+    write_text(Path(out_dir) / "stats.txt", format_stats(values, descriptions))
     payload = {"stats": values, **(extra or {})}
-    atomic_write(Path(out_dir) / "stats.json", json.dumps(payload, indent=1, sort_keys=False))
+    write_text(Path(out_dir) / "stats.json", json.dumps(payload, indent=1, sort_keys=False))

@@ -145,11 +145,11 @@ def build_vocab(seqs: list[list[str]]) -> list[str]:
 
 def save_dataset(data: Dataset, path: str | Path) -> Path:
     """Write JSON (text) or npz (frames) atomically."""
-    from sw_models.empir.store import atomic_write
+    from atomic_output import write_text, write_with
     if data.kind == "text":
         payload = json.dumps({"kind": "text", "splits": {k: [[" ".join(s), " ".join(t)] for s, t in v]
                                                          for k, v in data.splits.items()}})
-        return atomic_write(path, lambda tmp: Path(tmp).write_text(payload))
+        return write_text(path, payload)
     arrays = {}
     for k, pairs in data.splits.items():
         arrays[f"{k}_frames"] = np.concatenate([s for s, _ in pairs]).astype(np.float16)
@@ -159,7 +159,7 @@ def save_dataset(data: Dataset, path: str | Path) -> Path:
     def write(tmp):
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
-    return atomic_write(path, write)
+    return write_with(path, write)
 
 
 def load_dataset(path: str | Path) -> Dataset:

@@ -157,9 +157,9 @@ def train(model: Seq2Seq, pairs: list, steps: int, *, lr: float = 3e-3, batch_si
 
 
 def save_checkpoint(path: Path, model: Seq2Seq, opt, step: int) -> None:
-    from sw_models.empir.store import atomic_write
+    from atomic_output import write_with
     state = {"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "cfg": model.cfg.to_dict()}
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    write_with(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path) -> tuple[Seq2Seq, dict, int]:

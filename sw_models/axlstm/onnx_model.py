@@ -113,9 +113,9 @@ def _lstm(nodes, inits, name: str, x: str, layer: Layer, extra: list[str]) -> st
 
 
 def save(w: Weights, path: str | Path) -> Path:
-    from sw_models.empir.store import atomic_write
+    from atomic_output import write_with
     model = to_onnx(w)
-    return atomic_write(path, lambda tmp: onnx.save(model, tmp))
+    return write_with(path, lambda tmp: onnx.save(model, tmp))
 
 
 def load(path: str | Path) -> Weights:

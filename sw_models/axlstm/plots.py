@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sw_models.figures import pyplot, save_figure
+from atomic_output import save_figure
+from sw_models.figures import pyplot
 
 MODE_STYLE = {"dts": ("DTS", "o-"), "dsr": ("DSR", "s-"), "both": ("AxLSTM (both)", "^-")}
 

@@ -10,7 +10,6 @@ rerun resumes where an interrupted one stopped):
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -56,8 +55,8 @@ def convert(out: Path, data: str, onnx_path: Path | None = None, percentile: flo
         log(f"{out}/snn.npz exists, not reconverted")
         return load_json(out / "convert.json")
     if onnx_path and Path(onnx_path).resolve() != (out / "ann.onnx").resolve():
-        from sw_models.empir.store import atomic_write
-        atomic_write(out / "ann.onnx", lambda tmp: shutil.copyfile(onnx_path, tmp))
+        from atomic_output import copy_file
+        copy_file(onnx_path, out / "ann.onnx")
     cv.check_against_onnx(stages, src, x_te[:16])
     layers = cv.normalise(stages, x_tr[:n_norm], percentile)
     snn = from_layers(layers, x_tr.shape[1:])
@@ -216,7 +215,8 @@ def _timing(snn: SNN, x: np.ndarray, cfg, todo: list, repeats: int, log: Callabl
 def trace(out: Path, data: str, cfg, loss: str = "0", log: Callable = _log) -> Path:
     """Fig. 6.6 data: levels per neuron per step for an easy and a hard test input (trace.npz)."""
     from dataclasses import replace
-    from sw_models.empir.store import atomic_write, load_json
+    from atomic_output import write_with
+    from sw_models.empir.store import load_json
     from .simulate import simulate
     snn = load_snn(out)
     state = load_json(out / "search.json")
@@ -244,4 +244,4 @@ def trace(out: Path, data: str, cfg, loss: str = "0", log: Callable = _log) -> P
             np.savez(fh, levels=np.array(cfg.levels), **arrays)
     log(f"easy input {easy} (stops at step {res.steps_run[easy]}), hard input {hard} "
         f"(stops at step {res.steps_run[hard]})")
-    return atomic_write(out / "trace.npz", write)
+    return write_with(out / "trace.npz", write)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sw_models.figures import pyplot, save_figure
+from atomic_output import save_figure
+from sw_models.figures import pyplot
 
 
 

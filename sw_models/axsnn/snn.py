@@ -95,7 +95,7 @@ class SNN:
 
     def save(self, path: str | Path) -> Path:
         """Write the SNN as .npz atomically."""
-        from sw_models.empir.store import atomic_write
+        from atomic_output import write_with
         arrays = {"sizes": np.array(self.sizes), "lif": np.array([self.threshold, self.reset, self.leak]),
                   "in_shape": np.array(self.in_shape)}
         for k, p in enumerate(self.projections):
@@ -105,7 +105,7 @@ class SNN:
         def write(tmp):
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)
-        return atomic_write(path, write)
+        return write_with(path, write)
 
     @classmethod
     def load(cls, path: str | Path) -> "SNN":

@@ -3,19 +3,19 @@
 Layout: b"AXSC" | version (1 byte) | header length (4 bytes, big endian) | JSON header |
 layer payloads | SHA-256 of everything before it (32 bytes). The header records, per layer, the
 tensor name and shape, the format (csc, smap or csmap), the precision, the quantizer scale and what
-the decoder needs (entry counts, cSmap parameters). Writing is atomic (temp file + os.replace), and
-a corrupt or truncated file fails the checksum before anything is decoded.
+the decoder needs (entry counts, cSmap parameters). Writing is atomic (atomic_output: temp file +
+os.replace), and a corrupt or truncated file fails the checksum before anything is decoded.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from atomic_output import write_bytes
 
 from .csc import CSCEncoded, decode_csc
 from .csmap import CsmapEncoded, CsmapParams, decode_csmap
@@ -61,15 +61,7 @@ def write_container(path: str | Path, layers: dict[str, tuple[tuple, float, obje
     header = json.dumps({"meta": meta or {}, "layers": headers}).encode()
     body = MAGIC + bytes([VERSION]) + struct.pack(">I", len(header)) + header + b"".join(payloads)
     blob = body + hashlib.sha256(body).digest()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes(path, blob)
     return len(blob)
 
 

@@ -1,48 +1,14 @@
 """Result tables and plots: the analogs of Fig. 7.3 (ratio heat map), Fig. 7.4 (storage breakdown of
 locations vs values) and Fig. 7.5 (best format per layer), plus the hybrid gains of §7.3.3.
 
-Every file is written atomically (temp file in the same directory, then os.replace).
+Every file is written atomically through atomic_output (temp file in the same directory, then
+os.replace). The figures are 110-dpi PNGs only.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-import tempfile
 from pathlib import Path
 
-
-def write_atomic(path: str | Path, data: bytes | str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_csv(path: str | Path, rows: list[dict]) -> None:
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    write_atomic(path, buf.getvalue())
-
-
-def write_json(path: str | Path, obj) -> None:
-    write_atomic(path, json.dumps(obj, indent=1, sort_keys=True))
-
-
-def _save_fig(fig, path: Path) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    write_atomic(path, buf.getvalue())
+from atomic_output import save_figure, write_csv
 
 
 def plot_heatmap(network_rows: list[dict], path: Path, title: str) -> None:
@@ -68,8 +34,7 @@ def plot_heatmap(network_rows: list[dict], path: Path, title: str) -> None:
     ax.set_yticks(range(len(keys)), [f"{f} {b}b" for f, b in keys])
     ax.set_xlabel("weight sparsity")
     ax.set_title(title)
-    _save_fig(fig, path)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110, pdf=False)
 
 
 def plot_breakdown(network_rows: list[dict], path: Path, title: str) -> None:
@@ -89,8 +54,7 @@ def plot_breakdown(network_rows: list[dict], path: Path, title: str) -> None:
     ax.set_ylabel("storage / dense")
     ax.set_title(title)
     ax.legend(fontsize=7)
-    _save_fig(fig, path)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110, pdf=False)
 
 
 def plot_best_format(layer_rows: list[dict], path: Path, title: str) -> None:
@@ -114,8 +78,7 @@ def plot_best_format(layer_rows: list[dict], path: Path, title: str) -> None:
     ax.set_ylabel("compression ratio")
     ax.set_title(title)
     ax.legend(fontsize=7)
-    _save_fig(fig, path)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110, pdf=False)
 
 
 def combine_networks(dirs: list[str | Path], out: str | Path) -> Path:
@@ -157,5 +120,4 @@ def plot_networks_heatmap(rows: list[dict], path: Path) -> None:
     ax.set_xticks(range(len(cols)), [f"{b}b {s:.0%}" for b, s in cols], rotation=60, fontsize=7)
     ax.set_yticks(range(len(keys)), [f"{m} {f}" for m, f in keys], fontsize=7)
     ax.set_title("Network compression ratio (Fig. 7.3 analog)")
-    _save_fig(fig, path)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110, pdf=False)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from atomic_output import write_bytes, write_csv, write_text
 from sw_models.onnx_io import OnnxModelError, get_weights, load_model, set_weights
 
 from .container import read_container, write_container
@@ -17,7 +18,7 @@ from .evaluate import FORMATS, encode_layer, evaluate_network, quantized_matrice
 from .hybrid import hybrid_summary
 from .pruning import check_sparsity
 from .quantize import check_bits
-from .report import plot_best_format, plot_breakdown, plot_heatmap, write_atomic, write_csv, write_json
+from .report import plot_best_format, plot_breakdown, plot_heatmap
 
 
 # (op type, input slots holding weight matrices); biases and BN parameters are not pruned
@@ -62,7 +63,7 @@ def run_cell(weights, sparsity, bits, cell_path: Path, model_name: str, layer_sp
     rows, info = evaluate_network(weights, target, bits, **kw)
     cell = {"sparsity": sparsity, "bits": bits, "rows": _cell_rows(rows, model_name), "csmap": info,
             "hybrid": hybrid_summary(rows)}
-    write_json(cell_path, cell)
+    write_text(cell_path, json.dumps(cell, indent=1, sort_keys=True))
     return cell
 
 
@@ -158,4 +159,4 @@ def unpack_container(container_path, model_path, out_onnx) -> None:
     weights, _ = read_container(container_path)
     model, _ = model_weights(model_path)
     rebuilt = set_weights(model, weights)
-    write_atomic(out_onnx, rebuilt.SerializeToString())
+    write_bytes(out_onnx, rebuilt.SerializeToString())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sw_models.figures import save_figure
+from atomic_output import save_figure
 
 from .store import load_json
 

@@ -1,41 +1,21 @@
-"""Atomic file output for EMPIR jobs: JSON, torch state dicts and ONNX exports.
-
-Every file is written to a temporary name in the target directory and then moved into place with
-os.replace, so an interrupted job never leaves a half-written file that a resumed job would trust.
+"""EMPIR job files: JSON, torch state dicts and ONNX exports, all written atomically through
+atomic_output (temporary file beside the target, then os.replace), so an interrupted job never
+leaves a half-written file that a resumed job would trust.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
-    """Call write(tmp_name) and move the temporary file onto `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+from atomic_output import write_text, write_with
 
 
 def save_json(path: str | Path, data) -> Path:
     """Write `data` as indented JSON, atomically."""
-    def write(tmp):
-        with open(tmp, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-    return atomic_write(path, write)
+    return write_text(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def load_json(path: str | Path):
@@ -51,7 +31,7 @@ def load_json(path: str | Path):
 
 def save_state(path: str | Path, module: torch.nn.Module) -> Path:
     """Save a module's state dict atomically."""
-    return atomic_write(path, lambda tmp: torch.save(module.state_dict(), tmp))
+    return write_with(path, lambda tmp: torch.save(module.state_dict(), tmp))
 
 
 def export_onnx(module: torch.nn.Module, path: str | Path, in_shape, output_names=("logits",),
@@ -67,4 +47,4 @@ def export_onnx(module: torch.nn.Module, path: str | Path, in_shape, output_name
             torch.onnx.export(module, (dummy,), tmp, input_names=["input"],
                               output_names=list(output_names), dynamic_axes=axes,
                               opset_version=opset, dynamo=False)
-    return atomic_write(path, write)
+    return write_with(path, write)
