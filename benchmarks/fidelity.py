@@ -63,6 +63,7 @@ METRICS = {
     "l1d_accesses": "system.cpu.dcache.overallAccesses::total",
     "l1d_misses": "system.cpu.dcache.overallMisses::total",
     "l1d_write_misses": "system.cpu.dcache.WriteReq.misses::total",
+    "l1d_mshr_hits": "system.cpu.dcache.overallMshrHits::total",
     "l2_accesses": "system.l2.overallAccesses::total",
     "l2_misses": "system.l2.overallMisses::total",
     "cond_mispredicts": "system.cpu.branchPred.condIncorrect",

@@ -40,6 +40,10 @@ class SystemParams:
     lat_mem_extra_assumed: int = 2         # extraAssumedLat of MinorDefaultMemFU
     lat_misc: int = 1
     int_alu_units: int = 2                 # MinorDefaultIntFU x 2
+    # srcRegsRelativeLats of the FUs' timings: sources are read this many cycles after issue
+    src_rel_int: int = 2
+    src_rel_float: int = 2
+    src_rel_mem: int = 1
     # branch prediction: a bimodal predictor with a BTB (gem5's default is a TournamentBP)
     bp_entries: int = 2048
     btb_entries: int = 4096
@@ -47,7 +51,18 @@ class SystemParams:
     l1i: CacheParams = CacheParams(32, 2, 3)
     l1d: CacheParams = CacheParams(64, 2, 3)
     l2: CacheParams = CacheParams(2048, 8, 12)
-    dram_latency: int = 100                # cycles to DRAM after an L2 miss (DDR3-1600 at 1 GHz)
+    dram_latency: int = 100                # cycles to DRAM after an L2 miss (SimpleMemory 100 ns at 1 GHz)
+    # the paths between the caches (gem5's L2XBar, SystemXBar and the caches' response latencies),
+    # calibrated so that an L2 miss costs gem5's measured 139 cycles beyond an L1D hit (issue 16)
+    l2_path_cycles: int = 7                # an L1 miss, besides the L2 lookup
+    mem_path_cycles: int = 20              # an L2 miss, besides DRAM
+    # Minor's LSQ
+    mem_accesses_limit: int = 2            # executeMaxAccessesInMemory
+    store_buffer: int = 5                  # executeLSQStoreBufferSize
+    lsq_transfers: int = 2                 # executeLSQTransfersQueueSize
+    # cycles from an L1D response to the load's commit: calibrated on the reference runs (issue 16),
+    # not derived from Minor's code (which suggests 0-1)
+    load_commit_extra: int = 2
     # SPARCE, Table 4.1(a)
     sasa_entries: int = 20
     sprf_entries: int = 32

@@ -77,14 +77,16 @@ def make_cache(c, mshrs: int):
 
 def make_fu_pool(p: SystemParams):
     """MinorDefaultFUPool's units with the latencies of params.py."""
-    units = [MinorDefaultIntFU(opLat=p.lat_int_alu) for _ in range(p.int_alu_units)]
+    units = [MinorDefaultIntFU(opLat=p.lat_int_alu, timings=[MinorFUTiming(
+        description="Int", srcRegsRelativeLats=[p.src_rel_int])]) for _ in range(p.int_alu_units)]
     units += [
         MinorDefaultIntMulFU(opLat=p.lat_int_mult),
         MinorDefaultIntDivFU(opLat=p.lat_int_div, issueLat=p.lat_int_div),
-        MinorDefaultFloatSimdFU(opLat=p.lat_float_simd),
+        MinorDefaultFloatSimdFU(opLat=p.lat_float_simd, timings=[MinorFUTiming(
+            description="FloatSimd", srcRegsRelativeLats=[p.src_rel_float])]),
         MinorDefaultPredFU(),
         MinorDefaultMemFU(opLat=p.lat_mem, timings=[MinorFUTiming(
-            description="Mem", srcRegsRelativeLats=[1], extraAssumedLat=p.lat_mem_extra_assumed)]),
+            description="Mem", srcRegsRelativeLats=[p.src_rel_mem], extraAssumedLat=p.lat_mem_extra_assumed)]),
         MinorDefaultMiscFU(opLat=p.lat_misc),
     ]
     return MinorFUPool(funcUnits=units)
@@ -102,6 +104,9 @@ def make_cpu(p: SystemParams, sparce_on: bool, skippable_rule: str = "issue"):
     cpu.executeCommitLimit = p.commit_limit
     cpu.executeInputBufferSize = p.execute_input_buffer
     cpu.executeBranchDelay = p.branch_delay
+    cpu.executeMaxAccessesInMemory = p.mem_accesses_limit
+    cpu.executeLSQStoreBufferSize = p.store_buffer
+    cpu.executeLSQTransfersQueueSize = p.lsq_transfers
     cpu.executeFuncUnits = make_fu_pool(p)
     cpu.branchPred = LocalBP(localPredictorSize=p.bp_entries, btb=SimpleBTB(numEntries=p.btb_entries))
     cpu.sparce = SparceUnit(enabled=sparce_on, sasaEntries=p.sasa_entries, sprfEntries=p.sprf_entries,

@@ -1,10 +1,19 @@
-"""Set-associative LRU caches: L1I, L1D and a unified L2 before DRAM (Table 4.1(a)).
+"""Set-associative LRU caches: L1I, L1D and a unified L2 before DRAM (Table 4.1(a)), with the
+timing of gem5's classic caches as MinorCPU's LSQ sees them.
 
-Departures from gem5's classic caches (documented, all conservative for relative results):
-- accesses are atomic: a miss's latency is returned to the caller, there are no MSHR limits
-  and no bus contention;
-- write-allocate and write-back, but dirty evictions cost nothing;
-- prefetches (prfm) fill the cache like a load and are counted separately.
+What is modelled after gem5 (calibrated on ../shared/gem5_reference, issue 16):
+- an L1 miss costs the L2 lookup plus `l2_path_cycles` (the L2 crossbar and the L1's fill
+  response); an L2 miss adds DRAM plus `mem_path_cycles` (the memory bus and the L2's fill
+  response): 139 cycles beyond an L1D hit by default, gem5's measured MSHR miss latency;
+- an L1D line being filled is an outstanding MSHR: another access to it waits for the fill and
+  counts as a miss (gem5's `overallMisses` include MSHR hits; `mshr_hits` counts them);
+- at most `mem_accesses_limit` data accesses are in the memory system at once (Minor's
+  executeMaxAccessesInMemory): `mem_slot(t)` is the earliest cycle a new one may be sent;
+- software prefetches (prfm) are L1D accesses (gem5's SoftPFReq): answered at once, the fill
+  goes on in the background.
+Departures: write-back of dirty lines costs nothing; an access never waits for the L2 or the
+buses to be free (no contention beyond the in-flight limit); the MSHR count (4) is not modelled,
+the in-flight limit (2) being lower.
 """
 from __future__ import annotations
 
@@ -20,6 +29,7 @@ class CacheStats:
     write_hits: int = 0
     write_misses: int = 0
     prefetches: int = 0
+    mshr_hits: int = 0
 
     @property
     def accesses(self) -> int:
@@ -41,20 +51,22 @@ class Cache:
         self.sets: list[list[int]] = [[] for _ in range(nsets)]   # most recently used first
         self.stats = CacheStats()
 
-    def access(self, line: int, write: bool = False) -> bool:
+    def lookup(self, line: int) -> bool:
+        """True on a hit; updates LRU state and allocates on a miss; counts nothing."""
         ways = self.sets[line & self.set_mask]
-        stats = self.stats
         if ways and ways[0] == line:
-            hit = True
-        elif line in ways:
+            return True
+        if line in ways:
             ways.remove(line)
             ways.insert(0, line)
-            hit = True
-        else:
-            ways.insert(0, line)
-            if len(ways) > self.assoc:
-                ways.pop()
-            hit = False
+            return True
+        ways.insert(0, line)
+        if len(ways) > self.assoc:
+            ways.pop()
+        return False
+
+    def count(self, hit: bool, write: bool) -> None:
+        stats = self.stats
         if hit:
             stats.hits += 1
             if write:
@@ -67,12 +79,19 @@ class Cache:
                 stats.write_misses += 1
             else:
                 stats.read_misses += 1
+
+    def access(self, line: int, write: bool = False) -> bool:
+        hit = self.lookup(line)
+        self.count(hit, write)
         return hit
+
+
+INFLIGHT_RING = 8       # data accesses remembered for the in-flight limit (it is at most a few)
 
 
 @dataclass
 class Hierarchy:
-    """L1I and L1D over a unified L2 over DRAM; returns access latencies in cycles."""
+    """L1I and L1D over a unified L2 over DRAM, timed (see the module docstring)."""
     l1i: Cache
     l1d: Cache
     l2: Cache
@@ -80,40 +99,84 @@ class Hierarchy:
     l1d_latency: int
     l2_latency: int
     dram_latency: int
+    l2_path_cycles: int = 0
+    mem_path_cycles: int = 0
+    mem_accesses_limit: int = 2
     line_shift: int = field(init=False)
+    fills: dict = field(init=False)          # L1D line -> cycle its outstanding fill completes
+    inflight: list = field(init=False)       # (sent, done) of the last INFLIGHT_RING data accesses
+    inflight_i: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.line_shift = self.l1d.line_bytes.bit_length() - 1
+        self.fills = {}
+        self.inflight = [(0, 0)] * INFLIGHT_RING
+        self.inflight_i = 0
 
     @classmethod
     def from_params(cls, p) -> "Hierarchy":
         return cls(Cache("icache", p.l1i.size_kb, p.l1i.assoc, p.l1i.line_bytes),
                    Cache("dcache", p.l1d.size_kb, p.l1d.assoc, p.l1d.line_bytes),
                    Cache("l2", p.l2.size_kb, p.l2.assoc, p.l2.line_bytes),
-                   p.l1i.latency, p.l1d.latency, p.l2.latency, p.dram_latency)
+                   p.l1i.latency, p.l1d.latency, p.l2.latency, p.dram_latency,
+                   p.l2_path_cycles, p.mem_path_cycles, p.mem_accesses_limit)
 
-    def data_miss_penalty(self, line: int, write: bool = False) -> int:
-        """Extra cycles beyond an L1D hit for a data access to `line` (0 on a hit)."""
-        if self.l1d.access(line, write):
-            return 0
-        return self._below_l1(line)
+    def mem_slot(self, t: int) -> int:
+        """The earliest cycle >= t at which fewer than mem_accesses_limit data accesses are in flight."""
+        while True:
+            active = [done for sent, done in self.inflight if sent <= t < done]
+            if len(active) < self.mem_accesses_limit:
+                return t
+            t = min(active)
+
+    def data_access(self, line: int, write: bool, t: int) -> int:
+        """A demand access to `line` sent at cycle t; returns the cycle its data is there."""
+        l1d = self.l1d
+        hit = l1d.lookup(line)
+        done = t + self.l1d_latency
+        if hit:
+            fill = self.fills.get(line, 0)
+            if fill > done:                   # the line is still being filled: an MSHR hit
+                hit, done = False, fill
+                l1d.stats.mshr_hits += 1
+        else:
+            done += self._below_l1(line)
+            self.fills[line] = done
+        l1d.count(hit, write)
+        self._sent(t, done)
+        return done
+
+    def prefetch(self, line: int, t: int) -> None:
+        """prfm PLDL1*: an L1D access answered after the lookup; a miss fills in the background."""
+        l1d = self.l1d
+        hit = l1d.lookup(line)
+        done = t + self.l1d_latency
+        if hit:
+            l1d.stats.hits += 1
+        else:
+            l1d.stats.misses += 1
+            l1d.stats.prefetches += 1
+            self.fills[line] = done + self._below_l1(line)
+        self._sent(t, done)
+
+    def touch_data(self, line: int) -> None:
+        """An untimed read of `line` (the SASA-LD table load): LRU state and counts only."""
+        hit = self.l1d.lookup(line)
+        if not hit:
+            self._below_l1(line)
+            self.fills[line] = 0
+        self.l1d.count(hit, False)
 
     def inst_miss_penalty(self, line: int) -> int:
         if self.l1i.access(line):
             return 0
         return self._below_l1(line)
 
-    def prefetch(self, line: int) -> None:
-        """prfm PLDL1*: bring the line into L1D; not counted as a demand access."""
-        ways = self.l1d.sets[line & self.l1d.set_mask]
-        if line not in ways:
-            self.l1d.stats.prefetches += 1
-            ways.insert(0, line)
-            if len(ways) > self.l1d.assoc:
-                ways.pop()
-            self.l2.access(line)
+    def _sent(self, t: int, done: int) -> None:
+        self.inflight[self.inflight_i] = (t, done)
+        self.inflight_i = (self.inflight_i + 1) % INFLIGHT_RING
 
     def _below_l1(self, line: int) -> int:
         if self.l2.access(line):
-            return self.l2_latency
-        return self.l2_latency + self.dram_latency
+            return self.l2_latency + self.l2_path_cycles
+        return self.l2_latency + self.l2_path_cycles + self.mem_path_cycles + self.dram_latency

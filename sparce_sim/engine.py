@@ -258,7 +258,7 @@ class Engine:
         if not self.sparce_on:
             return                                   # SPARCE disabled: SASA-LD is a no-op
         cause = load_sasa_table(self.uc, self.table, self.params, rn, size, self._writes_of,
-                                lambda line: self.caches.data_miss_penalty(line))
+                                self.caches.touch_data)
         if cause:
             self._fail(pc, cause)
 

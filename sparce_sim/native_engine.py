@@ -140,7 +140,13 @@ class NativeEngine:
                 "taken_bubble": p.fetch1_to_fetch2_backward_delay + p.l1i.latency,
                 "redirect": p.branch_delay + p.l1i.latency, "int_alu_units": p.int_alu_units,
                 "mem_issue_limit": p.mem_issue_limit, "bp_entries": p.bp_entries,
-                "btb_entries": p.btb_entries, "max_insts": self.max_insts}
+                "btb_entries": p.btb_entries, "max_insts": self.max_insts,
+                "l1d_latency": p.l1d.latency, "l2_path_cycles": p.l2_path_cycles,
+                "mem_path_cycles": p.mem_path_cycles, "mem_accesses_limit": p.mem_accesses_limit,
+                "lat_mem": p.lat_mem, "load_commit_extra": p.load_commit_extra,
+                "lsq_transfers": p.lsq_transfers, "store_buffer": p.store_buffer,
+                "src_rel_int": p.src_rel_int, "src_rel_float": p.src_rel_float,
+                "src_rel_mem": p.src_rel_mem}
 
     # ---- memory and symbols
     def write_symbol(self, name: str, array: np.ndarray) -> None:

@@ -17,9 +17,19 @@ its fetch, issue, completion and commit cycles from recurrences:
 - Commit: in order, `commit_limit` per cycle; an instruction cannot issue before the instruction
   `execute_input_buffer` places older has committed (the bounded in-flight window).
 
+- Memory (Minor's LSQ, gem5's caches; sparce_sim/cache.py): a load or store is split into
+  16-byte requests (gem5's AArch64 micro-ops for multi-register and pair accesses) and each
+  request into the lines it touches; each is one L1D access sent when the in-flight limit allows.
+  A load completes when its last access does (misses, MSHR hits wait for the fill). A store
+  completes at issue; at commit its accesses enter the `store_buffer`, which sends them in order
+  and frees an entry when its access completes; a store cannot commit while the buffer is full.
+- Fetch1 keeps streaming lines: after a taken branch or a redirect, the line after the branch's
+  was already requested (an L1I access, wasted), and the target line is fetched anew.
+
 Departures from Minor (stated so results can be cross-checked against gem5):
 - no separate Fetch2/Decode input buffers; their capacity is folded into the in-flight window;
-- stores retire into an unbounded store buffer (no LSQ back-pressure); store misses cost nothing;
+- micro-ops share their instruction's issue and commit slot (gem5 issues each separately);
+- loads do not search the store buffer (no forwarding, no ordering stall);
 - the branch predictor is bimodal (`bp_entries` 2-bit counters indexed by PC), direct branches'
   targets are known at decode, indirect ones need a hit in a direct-mapped `btb_entries` BTB, and
   returns use an unbounded return address stack; gem5's default is a TournamentBP;
@@ -31,6 +41,9 @@ from dataclasses import dataclass, field
 
 from .cache import Hierarchy
 from .decode import FU_DIV, FU_FLOAT, FU_INT, FU_MEM, FU_MISC, FU_MULT, NUM_REGS, StaticInst
+
+
+WASTED_LINES = 2     # lines Fetch1 has requested past a taken branch (fetch2InputBufferSize)
 
 
 @dataclass
@@ -56,6 +69,9 @@ class Pipeline:
         self.redirect = params.branch_delay + params.l1i.latency
         self.window = max(1, params.execute_input_buffer)
         self.ready = [0] * NUM_REGS
+        self.ret = [0] * NUM_REGS            # the scoreboard's return cycle: issue + FU latency
+        # srcRegsRelativeLats: an FU reads its sources this many cycles after issue
+        self.src_rel = [params.src_rel_int, 0, 0, params.src_rel_float, params.src_rel_mem, 0]
         self.fetch_t = 0
         self.fetch_slots = 0
         self.last_line = -1
@@ -72,6 +88,11 @@ class Pipeline:
         self.commit_slots = 0
         self.ring = [0] * self.window
         self.ring_i = 0
+        self.store_buffer: list[int] = []   # completion cycles of the stores' accesses, oldest first
+        self.store_sent = 0                  # cycle the last store access was sent
+        self.lsq_ring = [0] * params.lsq_transfers   # commit cycles of the last memory accesses
+        self.lsq_i = 0
+        self.mem_fu_free = 0                 # earliest issue of the next memory access
         self.last_pc = -1
         self.last_fetch = 0     # fetch cycle of the last processed instruction
         self.bimodal = [1] * params.bp_entries     # 2-bit counters, weakly not-taken
@@ -89,6 +110,7 @@ class Pipeline:
         mem_i on; `prefetch` the addresses of executed prfm; `next_pc` is the PC executed after
         insts[stop-1] (-1 if unknown). Returns the new mem index."""
         p, caches, ready, ring = self.p, self.caches, self.ready, self.ring
+        ret, src_rel, load_extra = self.ret, self.src_rel, p.load_commit_extra
         dw, depth, issue_limit, climit = p.decode_width, self.depth, p.issue_limit, p.commit_limit
         window = self.window
         fu_last, fu_count, fu_units = self.fu_last, self.fu_count, self.fu_units
@@ -96,6 +118,7 @@ class Pipeline:
         fetch_t, fetch_slots, last_line = self.fetch_t, self.fetch_slots, self.last_line
         issue_t, issue_slots, commit_t, commit_slots = self.issue_t, self.issue_slots, self.commit_t, self.commit_slots
         ring_i = self.ring_i
+        lsq_ring, lsq_i = self.lsq_ring, self.lsq_i
         by_pc = self.stats.by_pc
         for idx in range(start, stop):
             si = insts[idx]
@@ -119,11 +142,15 @@ class Pipeline:
             t = f + depth
             if t < issue_t:
                 t = issue_t
+            fu = si.fu
+            is_mem = si.mem_bytes or si.is_prefetch
+            if is_mem and t < self.mem_fu_free:
+                t = self.mem_fu_free     # the LSQ's request queue still holds the previous access
+            rel = src_rel[fu]
             for s in si.srcs:
-                r = ready[s]
+                r = ret[s] - rel
                 if r > t:
                     t = r
-            fu = si.fu
             if fu == FU_DIV:
                 if t < self.div_free:
                     t = self.div_free
@@ -146,15 +173,31 @@ class Pipeline:
                 fu_last[fu], fu_count[fu] = t, 1
             # ---- execute
             done = t + si.latency
-            if si.mem_bytes:
-                mem_i, pen = self._data_access(si, mem, mem_i, shift)
-                done += pen
-            elif si.is_prefetch:
-                if prefetch:
-                    caches.prefetch(prefetch.pop(0) >> shift)
-                self.stats.prefetches += 1
+            if is_mem:
+                # the Mem FU hands the access to the LSQ; it enters the transfers queue when the
+                # access `lsq_transfers` places older has committed
+                sent = max(t + p.lat_mem + 1, lsq_ring[lsq_i])
+                for s in si.srcs:         # sent once its sources' writers have executed (committed)
+                    if ready[s] + 1 > sent:
+                        sent = ready[s] + 1
+                if si.mem_bytes:
+                    mem_i, lines = self._data_lines(si, mem, mem_i, shift)
+                    if si.is_store:
+                        self.stats.stores += 1
+                    else:
+                        self.stats.loads += 1
+                        for line in lines:
+                            sent = caches.mem_slot(sent)
+                            done = max(done, caches.data_access(line, False, sent) + load_extra)
+                else:
+                    if prefetch:
+                        sent = caches.mem_slot(sent)
+                        caches.prefetch(prefetch.pop(0) >> shift, sent)
+                    self.stats.prefetches += 1
+                done = max(done, sent)
+                self.mem_fu_free = sent - p.lat_mem - 1
             for d in si.dsts:
-                ready[d] = done
+                ret[d] = t + si.latency
             # ---- commit
             if done > commit_t:
                 commit_t, commit_slots = done, 1
@@ -163,7 +206,16 @@ class Pipeline:
                 commit_slots = 1
             else:
                 commit_slots += 1
+            if si.mem_bytes and si.is_store:
+                c = self._store_commit(lines, commit_t)
+                if c > commit_t:
+                    commit_t, commit_slots = c, 1
+            for d in si.dsts:
+                ready[d] = commit_t       # Minor executes and writes back at commit
             ring[ring_i] = commit_t
+            if is_mem:
+                lsq_ring[lsq_i] = commit_t
+                lsq_i = lsq_i + 1 if lsq_i + 1 < len(lsq_ring) else 0
             ring_i = ring_i + 1 if ring_i + 1 < window else 0
             by_pc[si.pc] = by_pc.get(si.pc, 0) + 1
             # ---- control flow
@@ -173,33 +225,43 @@ class Pipeline:
         self.fetch_t, self.fetch_slots, self.last_line = fetch_t, fetch_slots, last_line
         self.issue_t, self.issue_slots, self.commit_t, self.commit_slots = issue_t, issue_slots, commit_t, commit_slots
         self.ring_i = ring_i
+        self.lsq_i = lsq_i
         if stop > start:
             self.stats.committed += stop - start
             self.last_pc = insts[stop - 1].pc
             self.last_fetch = f
         return mem_i
 
-    def _data_access(self, si: StaticInst, mem: list, mem_i: int, shift: int) -> tuple[int, int]:
-        """Consume the hook records of one load/store; return (new index, miss penalty)."""
-        need, pen, last = si.mem_bytes, 0, -1
-        store = si.is_store
-        caches = self.caches
-        n = len(mem)
+    def _data_lines(self, si: StaticInst, mem: list, mem_i: int, shift: int) -> tuple[int, list[int]]:
+        """Consume the hook records of one load/store; return (new index, the lines of its
+        16-byte requests in order, a request crossing a line giving both)."""
+        need, n = si.mem_bytes, len(mem)
+        addr = mem[mem_i][0] if mem_i < n else 0
         while need > 0 and mem_i < n:
-            addr, size = mem[mem_i]
+            need -= mem[mem_i][1]
             mem_i += 1
-            need -= size
-            for line in (addr >> shift, (addr + size - 1) >> shift):   # in address order
-                if line != last:
-                    extra = caches.data_miss_penalty(line, store)
-                    if extra > pen:
-                        pen = extra
-                    last = line
-        if store:
-            self.stats.stores += 1
-            return mem_i, 0       # the store buffer hides the miss
-        self.stats.loads += 1
-        return mem_i, pen
+        lines = []
+        for off in range(0, si.mem_bytes, 16):
+            lo = addr + off
+            hi = lo + min(16, si.mem_bytes - off) - 1
+            lines.append(lo >> shift)
+            if hi >> shift != lo >> shift:
+                lines.append(hi >> shift)
+        return mem_i, lines
+
+    def _store_commit(self, lines: list[int], c: int) -> int:
+        """A store's accesses enter the store buffer at commit cycle c (later while it is full);
+        returns the cycle the store commits."""
+        sb, caches, size = self.store_buffer, self.caches, self.p.store_buffer
+        for line in lines:
+            sb[:] = [e for e in sb if e > c]
+            if len(sb) >= size:
+                c = sorted(sb)[len(sb) - size]
+                sb[:] = [e for e in sb if e > c]
+            sent = caches.mem_slot(max(c + 1, self.store_sent))
+            self.store_sent = sent
+            sb.append(caches.data_access(line, True, sent))
+        return c
 
     def _branch(self, si: StaticInst, t: int, f: int, nxt: int, fetch_t: int, fetch_slots: int,
                 last_line: int) -> tuple[int, int, int]:
@@ -226,10 +288,19 @@ class Pipeline:
             self.btb[slot] = si.pc
         if not predicted_ok:
             stats.mispredicts += 1
+            self._wasted_fetches(si.pc)
             return max(fetch_t, t + self.redirect), 0, -1
         if pred_taken and taken:
-            return max(fetch_t, f + self.taken_bubble), 0, last_line
+            self._wasted_fetches(si.pc)
+            return max(fetch_t, f + self.taken_bubble), 0, -1
         return fetch_t, fetch_slots, last_line
+
+    def _wasted_fetches(self, pc: int) -> None:
+        """Fetch1 had requested the lines after the branch's (its fetch-ahead) before the stream
+        changed: they are L1I accesses whose instructions are discarded."""
+        line = pc >> self.caches.line_shift
+        for ahead in range(1, WASTED_LINES + 1):
+            self.caches.l1i.access(line + ahead)
 
     # ---- SPARCE hooks into fetch
     def upcoming_fetch_times(self, n: int) -> list[int]:

@@ -61,6 +61,8 @@ def collect(snap: RunSnapshot) -> tuple[dict[str, float], dict[str, str]]:
         _cache_stats(put, prefix, cache)
     put("system.cpu.dcache.prefetches", snap.l1d.prefetches,
         "Lines brought in by software prefetch (prfm) (Count)")
+    put("system.cpu.dcache.overallMshrHits::total", snap.l1d.mshr_hits,
+        "Accesses to a line whose fill was outstanding, counted in overallMisses (Count)")
     _sparce_stats(put, snap.sparce, snap.sparce_on)
     for name, cycles in snap.profile_cycles.items():
         put(f"system.cpu.profile.cycles::{name}", cycles,

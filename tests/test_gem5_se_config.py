@@ -88,7 +88,13 @@ def test_se_config_uses_only_declared_names_and_takes_numbers_from_params(monkey
     assert objs["MinorDefaultIntDivFU"][0]["opLat"] == p.lat_int_div
     assert objs["MinorDefaultFloatSimdFU"][0]["opLat"] == p.lat_float_simd
     assert objs["MinorDefaultMemFU"][0]["opLat"] == p.lat_mem
-    assert objs["MinorFUTiming"][0]["extraAssumedLat"] == p.lat_mem_extra_assumed
+    timing = {o["description"]: o for o in objs["MinorFUTiming"]}
+    assert timing["Mem"]["extraAssumedLat"] == p.lat_mem_extra_assumed
+    assert timing["Mem"]["srcRegsRelativeLats"] == [p.src_rel_mem]
+    assert timing["Int"]["srcRegsRelativeLats"] == [p.src_rel_int]
+    assert timing["FloatSimd"]["srcRegsRelativeLats"] == [p.src_rel_float]
+    assert (cpu["executeMaxAccessesInMemory"], cpu["executeLSQStoreBufferSize"],
+            cpu["executeLSQTransfersQueueSize"]) == (p.mem_accesses_limit, p.store_buffer, p.lsq_transfers)
     assert objs["SimpleMemory"][0]["latency"] == f"{p.dram_latency / p.clock_ghz}ns"
     assert objs["SrcClockDomain"][0]["clock"] == f"{p.clock_ghz}GHz"
     assert objs["Root"][0]["full_system"] is False

@@ -371,7 +371,7 @@ static bool sasa_ld(Core *c, uint64_t pc, unsigned rn, unsigned size) {
             return false;
         }
         for (uint64_t line = addr >> 6; line <= (addr + raw.size() - 1) >> 6; line++)
-            c->caches->data_miss_penalty(int64_t(line), false);
+            c->caches->touch_data(int64_t(line));
         switch_table(c, t);
     }
     c->api.reg_write(c->uc, c->uc_pc, &next);
@@ -495,24 +495,41 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     c->text->assign((c->text_hi - c->text_lo) / 4, StaticInst());
     c->region_at->assign(c->text->size(), nullptr);
     /* caches */
-    long long l1i_kb, l1i_assoc, l1d_kb, l1d_assoc, l2_kb, l2_assoc, line, l2_lat, dram;
+    long long l1i_kb, l1i_assoc, l1d_kb, l1d_assoc, l2_kb, l2_assoc, line, l2_lat, dram, l1d_lat,
+        l2_path, mem_path, mem_limit;
     if (!get_int(cfg, "l1i_kb", l1i_kb) || !get_int(cfg, "l1i_assoc", l1i_assoc) ||
         !get_int(cfg, "l1d_kb", l1d_kb) || !get_int(cfg, "l1d_assoc", l1d_assoc) ||
         !get_int(cfg, "l2_kb", l2_kb) || !get_int(cfg, "l2_assoc", l2_assoc) ||
         !get_int(cfg, "line_bytes", line) || !get_int(cfg, "l2_latency", l2_lat) ||
-        !get_int(cfg, "dram_latency", dram))
+        !get_int(cfg, "dram_latency", dram) || !get_int(cfg, "l1d_latency", l1d_lat) ||
+        !get_int(cfg, "l2_path_cycles", l2_path) || !get_int(cfg, "mem_path_cycles", mem_path) ||
+        !get_int(cfg, "mem_accesses_limit", mem_limit))
         return -1;
     c->caches->l1i.init(unsigned(l1i_kb), unsigned(l1i_assoc), unsigned(line));
     c->caches->l1d.init(unsigned(l1d_kb), unsigned(l1d_assoc), unsigned(line));
     c->caches->l2.init(unsigned(l2_kb), unsigned(l2_assoc), unsigned(line));
     c->caches->l2_latency = int(l2_lat);
     c->caches->dram_latency = int(dram);
+    c->caches->l1d_latency = int(l1d_lat);
+    c->caches->l2_path = int(l2_path);
+    c->caches->mem_path = int(mem_path);
+    c->caches->mem_limit = int(mem_limit);
     unsigned shift = 0;
     while ((1ull << shift) < uint64_t(line)) shift++;
     c->caches->line_shift = shift;
     /* pipeline */
     PipelineParams pp;
-    long long dw, depth, il, cl, win, tb, rd, ia, ml, bpe, btbe;
+    long long dw, depth, il, cl, win, tb, rd, ia, ml, bpe, btbe, lat_mem, load_extra, lsq, sb,
+        rel_int, rel_float, rel_mem;
+    if (!get_int(cfg, "lat_mem", lat_mem) || !get_int(cfg, "load_commit_extra", load_extra) ||
+        !get_int(cfg, "lsq_transfers", lsq) || !get_int(cfg, "store_buffer", sb) ||
+        !get_int(cfg, "src_rel_int", rel_int) || !get_int(cfg, "src_rel_float", rel_float) ||
+        !get_int(cfg, "src_rel_mem", rel_mem))
+        return -1;
+    pp.lat_mem = int(lat_mem); pp.load_extra = int(load_extra);
+    pp.lsq_transfers = int(lsq); pp.store_buffer = int(sb);
+    pp.src_rel[FU_INT] = int(rel_int); pp.src_rel[FU_FLOAT] = int(rel_float);
+    pp.src_rel[FU_MEM] = int(rel_mem);
     if (!get_int(cfg, "decode_width", dw) || !get_int(cfg, "depth", depth) ||
         !get_int(cfg, "issue_limit", il) || !get_int(cfg, "commit_limit", cl) ||
         !get_int(cfg, "window", win) || !get_int(cfg, "taken_bubble", tb) ||
@@ -626,7 +643,7 @@ static PyObject *Core_add_table(Core *c, PyObject *args) {
     if (!t)
         t = c->psru->add(addr, std::string(raw, size_t(raw_len)), std::move(regions));
     for (uint64_t line = addr >> 6; raw_len && line <= (addr + uint64_t(raw_len) - 1) >> 6; line++)
-        c->caches->data_miss_penalty(int64_t(line), false);
+        c->caches->touch_data(int64_t(line));
     switch_table(c, t);
     Py_RETURN_NONE;
 }
@@ -651,9 +668,10 @@ static PyObject *Core_set_profile(Core *c, PyObject *args) {
 }
 
 static PyObject *cache_dict(const CacheStats &s) {
-    return Py_BuildValue("{sKsKsKsKsKsKsK}", "hits", s.hits, "misses", s.misses, "read_hits",
+    return Py_BuildValue("{sKsKsKsKsKsKsKsK}", "hits", s.hits, "misses", s.misses, "read_hits",
                          s.read_hits, "read_misses", s.read_misses, "write_hits", s.write_hits,
-                         "write_misses", s.write_misses, "prefetches", s.prefetches);
+                         "write_misses", s.write_misses, "prefetches", s.prefetches,
+                         "mshr_hits", s.mshr_hits);
 }
 
 /* d[key] = value, both unsigned 64-bit integers (the per-PC counts). */

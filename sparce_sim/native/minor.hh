@@ -17,6 +17,7 @@
 #define AXSIM_MINOR_HH
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -54,15 +55,16 @@ struct StaticInst {
 
 struct CacheStats {
     uint64_t hits = 0, misses = 0, read_hits = 0, read_misses = 0, write_hits = 0,
-             write_misses = 0, prefetches = 0;
+             write_misses = 0, prefetches = 0, mshr_hits = 0;
 };
 
-/* One set-associative LRU cache level; ways are kept most-recently-used first. */
+/* One set-associative LRU cache level; ways are kept most-recently-used first, each with the
+ * cycle its fill completes (sparce_sim.cache.Hierarchy.fills). */
 class Cache {
   public:
     unsigned assoc = 1;
     uint64_t set_mask = 0;
-    std::vector<int64_t> ways;
+    std::vector<int64_t> ways, fill_t;
     std::vector<uint8_t> fill;
     CacheStats stats;
 
@@ -71,46 +73,37 @@ class Cache {
         uint64_t nsets = uint64_t(size_kb) * 1024 / (uint64_t(assoc) * line_bytes);
         set_mask = nsets - 1;
         ways.assign(nsets * assoc, -1);
+        fill_t.assign(nsets * assoc, 0);
         fill.assign(nsets, 0);
     }
 
-    bool contains(int64_t line) const {
-        const int64_t *w = &ways[(line & set_mask) * assoc];
-        unsigned n = fill[line & set_mask];
-        for (unsigned i = 0; i < n; i++)
-            if (w[i] == line) return true;
-        return false;
-    }
-
-    /* Insert at the MRU position (dropping the LRU way when full); the line must be absent. */
-    void insert(int64_t line) {
+    /* True on a hit; moves the line to the MRU way (allocating it on a miss, with fill time 0);
+     * *ready points at its fill time.  Counts nothing. */
+    bool lookup(int64_t line, int64_t **ready = nullptr) {
         uint64_t set = line & set_mask;
         int64_t *w = &ways[set * assoc];
-        unsigned n = fill[set];
-        unsigned keep = n < assoc ? n : assoc - 1;
-        std::memmove(w + 1, w, keep * sizeof(int64_t));
-        w[0] = line;
-        if (n < assoc) fill[set] = n + 1;
-    }
-
-    bool access(int64_t line, bool write) {
-        uint64_t set = line & set_mask;
-        int64_t *w = &ways[set * assoc];
+        int64_t *f = &fill_t[set * assoc];
         unsigned n = fill[set];
         bool hit = false;
         if (n && w[0] == line) {
             hit = true;
         } else {
-            for (unsigned i = 1; i < n; i++) {
-                if (w[i] == line) {
-                    std::memmove(w + 1, w, i * sizeof(int64_t));
-                    w[0] = line;
-                    hit = true;
-                    break;
-                }
-            }
-            if (!hit) insert(line);
+            unsigned i = 1;
+            while (i < n && w[i] != line) i++;
+            hit = i < n;
+            unsigned move = hit ? i : (n < assoc ? n : assoc - 1);
+            int64_t keep_f = hit ? f[i] : 0;
+            std::memmove(w + 1, w, move * sizeof(int64_t));
+            std::memmove(f + 1, f, move * sizeof(int64_t));
+            w[0] = line;
+            f[0] = keep_f;
+            if (!hit && n < assoc) fill[set] = n + 1;
         }
+        if (ready) *ready = &f[0];
+        return hit;
+    }
+
+    void count(bool hit, bool write) {
         if (hit) {
             stats.hits++;
             (write ? stats.write_hits : stats.read_hits)++;
@@ -118,32 +111,98 @@ class Cache {
             stats.misses++;
             (write ? stats.write_misses : stats.read_misses)++;
         }
+    }
+
+    bool access(int64_t line, bool write) {
+        bool hit = lookup(line);
+        count(hit, write);
         return hit;
     }
 };
 
-/* L1I and L1D over a unified L2 over DRAM (sparce_sim.cache.Hierarchy). */
+/* L1I and L1D over a unified L2 over DRAM, timed (sparce_sim.cache.Hierarchy): the paths' latencies,
+ * MSHR hits waiting for the fill, at most mem_limit data accesses in flight. */
 class Hierarchy {
   public:
+    static constexpr int INFLIGHT_RING = 8;
     Cache l1i, l1d, l2;
-    int l2_latency = 12, dram_latency = 100;
+    int l1d_latency = 3, l2_latency = 12, dram_latency = 100, l2_path = 0, mem_path = 0, mem_limit = 2;
     unsigned line_shift = 6;
+    int64_t sent_at[INFLIGHT_RING] = {}, done_at[INFLIGHT_RING] = {};
+    int inflight_i = 0;
 
     int below_l1(int64_t line) {
-        return l2.access(line, false) ? l2_latency : l2_latency + dram_latency;
+        int hit_pen = l2_latency + l2_path;
+        return l2.access(line, false) ? hit_pen : hit_pen + mem_path + dram_latency;
     }
-    int data_miss_penalty(int64_t line, bool write) {
-        return l1d.access(line, write) ? 0 : below_l1(line);
+
+    /* the earliest cycle >= t at which fewer than mem_limit data accesses are in flight */
+    int64_t mem_slot(int64_t t) const {
+        for (;;) {
+            int active = 0;
+            int64_t first_done = INT64_MAX;
+            for (int i = 0; i < INFLIGHT_RING; i++) {
+                if (sent_at[i] <= t && t < done_at[i]) {
+                    active++;
+                    if (done_at[i] < first_done) first_done = done_at[i];
+                }
+            }
+            if (active < mem_limit) return t;
+            t = first_done;
+        }
     }
+
+    /* a demand access to `line` sent at cycle t; returns the cycle its data is there */
+    int64_t data_access(int64_t line, bool write, int64_t t) {
+        int64_t *ready;
+        bool hit = l1d.lookup(line, &ready);
+        int64_t done = t + l1d_latency;
+        if (hit) {
+            if (*ready > done) {            // the line is still being filled: an MSHR hit
+                hit = false;
+                done = *ready;
+                l1d.stats.mshr_hits++;
+            }
+        } else {
+            done += below_l1(line);
+            *ready = done;
+        }
+        l1d.count(hit, write);
+        sent(t, done);
+        return done;
+    }
+
+    /* prfm PLDL1*: an L1D access answered after the lookup; a miss fills in the background */
+    void prefetch(int64_t line, int64_t t) {
+        int64_t *ready;
+        bool hit = l1d.lookup(line, &ready);
+        int64_t done = t + l1d_latency;
+        if (hit) {
+            l1d.stats.hits++;
+        } else {
+            l1d.stats.misses++;
+            l1d.stats.prefetches++;
+            *ready = done + below_l1(line);
+        }
+        sent(t, done);
+    }
+
+    /* an untimed read (the SASA-LD table load): LRU state and counts only */
+    void touch_data(int64_t line) {
+        bool hit = l1d.lookup(line);
+        if (!hit) below_l1(line);
+        l1d.count(hit, false);
+    }
+
     int inst_miss_penalty(int64_t line) {
         return l1i.access(line, false) ? 0 : below_l1(line);
     }
-    void prefetch(int64_t line) {
-        if (!l1d.contains(line)) {
-            l1d.stats.prefetches++;
-            l1d.insert(line);
-            l2.access(line, false);
-        }
+
+  private:
+    void sent(int64_t t, int64_t done) {
+        sent_at[inflight_i] = t;
+        done_at[inflight_i] = done;
+        inflight_i = (inflight_i + 1) % INFLIGHT_RING;
     }
 };
 
@@ -152,7 +211,12 @@ struct PipelineParams {
     int taken_bubble = 4, redirect = 4;
     int int_alu_units = 2, mem_issue_limit = 1;
     unsigned bp_entries = 2048, btb_entries = 4096;
+    int lat_mem = 1, load_extra = 2, lsq_transfers = 2, store_buffer = 5;
+    int src_rel[FU_COUNT] = {2, 0, 0, 2, 1, 0};    // srcRegsRelativeLats per FU class
 };
+
+constexpr int WASTED_LINES = 2;   // lines Fetch1 has requested past a taken branch
+constexpr int REQUEST_BYTES = 16; // gem5's AArch64 memory micro-ops
 
 struct PipelineStats {
     uint64_t committed = 0, branches = 0, cond_branches = 0, mispredicts = 0, loads = 0,
@@ -255,14 +319,18 @@ struct BranchPredictor {
 struct Execute {
     int64_t issue_t = 0, commit_t = 0;
     int issue_slots = 0, commit_slots = 0;
-    int64_t ready[NUM_REGS] = {};
+    int64_t ready[NUM_REGS] = {};      // cycle the register was written (its writer committed)
+    int64_t ret[NUM_REGS] = {};        // the scoreboard's return cycle: issue + FU latency
+    int64_t mem_fu_free = 0;           // earliest issue of the next memory access
     FuPool fus;
 
-    int64_t issue(const StaticInst &si, int64_t f, const PipelineParams &p) {
+    int64_t issue(const StaticInst &si, int64_t f, bool is_mem, const PipelineParams &p) {
         int64_t t = f + p.depth;
         if (t < issue_t) t = issue_t;
+        if (is_mem && t < mem_fu_free) t = mem_fu_free;
+        const int rel = p.src_rel[si.fu];
         for (int i = 0; i < si.nsrc; i++)
-            if (ready[si.srcs[i]] > t) t = ready[si.srcs[i]];
+            if (ret[si.srcs[i]] - rel > t) t = ret[si.srcs[i]] - rel;
         t = fus.earliest(si.fu, t);
         if (t == issue_t) {
             if (issue_slots >= p.issue_limit) { t++; issue_slots = 1; }
@@ -275,12 +343,16 @@ struct Execute {
         return t;
     }
 
-    int64_t commit(const StaticInst &si, int64_t done, const PipelineParams &p) {
-        for (int i = 0; i < si.ndst; i++) ready[si.dsts[i]] = done;
+    int64_t commit(int64_t done, const PipelineParams &p) {
         if (done > commit_t) { commit_t = done; commit_slots = 1; }
         else if (commit_slots >= p.commit_limit) { commit_t++; commit_slots = 1; }
         else commit_slots++;
         return commit_t;
+    }
+
+    /* a later commit cycle (a store waiting for the store buffer) */
+    void delay_commit(int64_t c) {
+        if (c > commit_t) { commit_t = c; commit_slots = 1; }
     }
 };
 
@@ -293,11 +365,16 @@ class Pipeline {
     Execute exec;
     BranchPredictor bp;
     int64_t last_pc = -1;
+    std::vector<int64_t> lsq_ring;     // commit cycles of the last lsq_transfers memory accesses
+    int lsq_i = 0;
+    std::vector<int64_t> store_buffer; // completion cycles of the buffered stores' accesses
+    int64_t store_sent = 0;
 
     void init(const PipelineParams &params, Hierarchy *h) {
         p = params;
         caches = h;
         fetch.ring.assign(p.window > 0 ? p.window : 1, 0);
+        lsq_ring.assign(p.lsq_transfers > 0 ? p.lsq_transfers : 1, 0);
         exec.fus.units[FU_INT] = p.int_alu_units;
         exec.fus.units[FU_MEM] = p.mem_issue_limit;
         bp.init(p.bp_entries, p.btb_entries);
@@ -311,15 +388,51 @@ class Pipeline {
      * line of an executed prfm (-1 when none), next_pc the PC executed after it (-1 unknown). */
     void time(StaticInst &si, uint64_t pc, uint64_t addr, int64_t prefetch_line, int64_t next_pc) {
         int64_t f = fetch.next(pc, *caches, p);
-        int64_t t = exec.issue(si, f, p);
+        const bool is_mem = si.mem_bytes || (si.flags & F_PREFETCH);
+        int64_t t = exec.issue(si, f, is_mem, p);
         int64_t done = t + si.latency;
-        if (si.mem_bytes) {
-            done += data_access(si, addr);
-        } else if (si.flags & F_PREFETCH) {
-            if (prefetch_line >= 0) caches->prefetch(prefetch_line);
-            stats.prefetches++;
+        int64_t lines[8];
+        int nlines = 0;
+        if (is_mem) {
+            /* the Mem FU hands the access to the LSQ (a cycle later); it enters the transfers
+             * queue when the access lsq_transfers places older has committed, and once the
+             * writers of its sources have executed */
+            int64_t sent = t + p.lat_mem + 1;
+            if (lsq_ring[lsq_i] > sent) sent = lsq_ring[lsq_i];
+            for (int i = 0; i < si.nsrc; i++)
+                if (exec.ready[si.srcs[i]] + 1 > sent) sent = exec.ready[si.srcs[i]] + 1;
+            if (si.mem_bytes) {
+                nlines = request_lines(si, addr, lines);
+                if (si.flags & F_STORE) {
+                    stats.stores++;
+                } else {
+                    stats.loads++;
+                    for (int k = 0; k < nlines; k++) {
+                        sent = caches->mem_slot(sent);
+                        int64_t c = caches->data_access(lines[k], false, sent) + p.load_extra;
+                        if (c > done) done = c;
+                    }
+                }
+            } else {
+                if (prefetch_line >= 0) {
+                    sent = caches->mem_slot(sent);
+                    caches->prefetch(prefetch_line, sent);
+                }
+                stats.prefetches++;
+            }
+            if (sent > done) done = sent;
+            exec.mem_fu_free = sent - p.lat_mem - 1;
         }
-        fetch.retire(exec.commit(si, done, p));
+        for (int i = 0; i < si.ndst; i++) exec.ret[si.dsts[i]] = t + si.latency;
+        int64_t c = exec.commit(done, p);
+        if (si.mem_bytes && (si.flags & F_STORE)) exec.delay_commit(store_commit(lines, nlines, c));
+        c = exec.commit_t;
+        for (int i = 0; i < si.ndst; i++) exec.ready[si.dsts[i]] = c;   // written back at commit
+        fetch.retire(c);
+        if (is_mem) {
+            lsq_ring[lsq_i] = c;
+            lsq_i = lsq_i + 1 < int(lsq_ring.size()) ? lsq_i + 1 : 0;
+        }
         si.committed++;
         if (si.flags & F_BRANCH) branch(si, pc, t, f, next_pc);
         stats.committed++;
@@ -352,21 +465,51 @@ class Pipeline {
     }
 
   private:
-    /* The lines [addr, addr + mem_bytes) touches, in address order (at most two); a store's miss
-     * is hidden by the store buffer. */
-    int data_access(const StaticInst &si, uint64_t addr) {
-        const bool store = si.flags & F_STORE;
+    /* The lines of a load/store's 16-byte requests, in order (a request crossing a line gives
+     * both); at most 8 (mem_bytes <= 64). */
+    int request_lines(const StaticInst &si, uint64_t addr, int64_t *lines) const {
         const unsigned shift = caches->line_shift;
-        int64_t first = int64_t(addr >> shift);
-        int64_t last = int64_t((addr + si.mem_bytes - 1) >> shift);
-        int pen = caches->data_miss_penalty(first, store);
-        if (last != first) {
-            int extra = caches->data_miss_penalty(last, store);
-            if (extra > pen) pen = extra;
+        int n = 0;
+        for (unsigned off = 0; off < si.mem_bytes && n < 7; off += REQUEST_BYTES) {
+            uint64_t lo = addr + off;
+            unsigned size = si.mem_bytes - off < unsigned(REQUEST_BYTES) ? si.mem_bytes - off : REQUEST_BYTES;
+            uint64_t hi = lo + size - 1;
+            lines[n++] = int64_t(lo >> shift);
+            if ((hi >> shift) != (lo >> shift)) lines[n++] = int64_t(hi >> shift);
         }
-        if (store) { stats.stores++; return 0; }
-        stats.loads++;
-        return pen;
+        return n;
+    }
+
+    /* A store's accesses enter the store buffer at commit cycle c (later while it is full);
+     * returns the cycle the store commits. */
+    int64_t store_commit(const int64_t *lines, int nlines, int64_t c) {
+        const size_t size = size_t(p.store_buffer > 0 ? p.store_buffer : 1);
+        for (int k = 0; k < nlines; k++) {
+            drop_done_stores(c);
+            if (store_buffer.size() >= size) {
+                std::vector<int64_t> sorted(store_buffer);
+                std::sort(sorted.begin(), sorted.end());
+                c = sorted[sorted.size() - size];
+                drop_done_stores(c);
+            }
+            int64_t s = store_sent > c + 1 ? store_sent : c + 1;
+            s = caches->mem_slot(s);
+            store_sent = s;
+            store_buffer.push_back(caches->data_access(lines[k], true, s));
+        }
+        return c;
+    }
+
+    void drop_done_stores(int64_t c) {
+        size_t w = 0;
+        for (size_t r = 0; r < store_buffer.size(); r++)
+            if (store_buffer[r] > c) store_buffer[w++] = store_buffer[r];
+        store_buffer.resize(w);
+    }
+
+    void wasted_fetches(uint64_t pc) {
+        int64_t line = int64_t(pc >> caches->line_shift);
+        for (int ahead = 1; ahead <= WASTED_LINES; ahead++) caches->l1i.access(line + ahead, false);
     }
 
     void branch(const StaticInst &si, uint64_t pc, int64_t t, int64_t f, int64_t nxt) {
@@ -375,9 +518,11 @@ class Pipeline {
         bool pred_taken = false;
         if (!bp.predict(si, pc, taken, nxt, pred_taken, stats)) {
             stats.mispredicts++;
+            wasted_fetches(pc);
             fetch.redirect(t + p.redirect, true);
         } else if (pred_taken && taken) {
-            fetch.redirect(f + p.taken_bubble, false);
+            wasted_fetches(pc);
+            fetch.redirect(f + p.taken_bubble, true);
         }
     }
 };
