@@ -188,22 +188,58 @@ def absorbed(cfg: Cfg, after: int, dirty: dict[int, str], facts: int, cond_regs:
 
 @dataclass
 class NegZeroProver:
-    """Proves an accumulator lane can never hold -0.0 at an instruction (see module docstring)."""
+    """Proves an accumulator lane can never hold -0.0 at an instruction (see module docstring).
+
+    A fact (i, lane) holds when every definition of the lane reaching instruction i zeroes it
+    (movi #0, fmov from the zero register) or accumulates into it from a lane for which the same
+    holds; an accumulation chain that closes a loop adds only such terms (inductive). So the fact
+    fails exactly when some failing definition (the program entry, any other writer) is reachable
+    through accumulations. That is decided with an explicit work list and remembered for every
+    fact visited, so long accumulation chains cost linear time and no recursion."""
     cfg: Cfg
     memo: dict[tuple[int, int], bool] = field(default_factory=dict)
 
-    def never_negzero(self, i: int, lane: int, visiting: frozenset = frozenset()) -> bool:
-        key = (i, lane)
-        if key in self.memo:
-            return self.memo[key]
-        if key in visiting:
-            return True                           # inductive: the cycle adds only non -0 terms
-        ok = all(self._def_ok(j, lane, visiting | {key}) for j in reaching_defs(self.cfg, i, 1 << lane))
-        if not visiting:
-            self.memo[key] = ok
-        return ok
+    def never_negzero(self, i: int, lane: int) -> bool:
+        start = (i, lane)
+        if start in self.memo:
+            return self.memo[start]
+        deps: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        failing: set[tuple[int, int]] = set()
+        stack = [start]
+        while stack:
+            fact = stack.pop()
+            deps[fact] = []
+            for j in reaching_defs(self.cfg, fact[0], 1 << fact[1]):
+                verdict = self._def_verdict(j, fact[1])
+                if verdict is True:
+                    continue
+                if verdict is False or self.memo.get(verdict) is False:
+                    failing.add(fact)
+                elif verdict not in self.memo:
+                    deps[fact].append(verdict)
+                    if verdict not in deps and verdict not in stack:
+                        stack.append(verdict)
+        self._settle(deps, failing)
+        return self.memo[start]
 
-    def _def_ok(self, j: int, lane: int, visiting: frozenset) -> bool:
+    def _settle(self, deps: dict, failing: set) -> None:
+        """A fact fails when it depends, directly or not, on a failing one; the rest hold."""
+        users: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for fact, needs in deps.items():
+            for need in needs:
+                users.setdefault(need, []).append(fact)
+        todo = list(failing)
+        while todo:
+            for user in users.get(todo.pop(), ()):
+                if user not in failing:
+                    failing.add(user)
+                    todo.append(user)
+        for fact in deps:
+            self.memo[fact] = fact not in failing
+
+    def _def_verdict(self, j: int, lane: int) -> bool | tuple[int, int]:
+        """True: definition j zeroes the lane; False: it may leave -0.0; (j, lane): it accumulates,
+        and holds if the lane holds no -0.0 before j."""
         if j == ENTRY:
             return False
         inst = self.cfg.prog.insts[j]
@@ -217,7 +253,7 @@ class NegZeroProver:
             acc = regs[0] if inst.mnemonic in ("fmla", "fmls") else regs[-1] if inst.mnemonic[:2] == "fm" \
                 and len(regs) == 4 else regs[1] if len(regs) == 3 else None
             if acc is not None and reg_read(acc) >> lane & 1 and reg_read(regs[0]) >> lane & 1:
-                return self.never_negzero(j, lane, visiting)
+                return (j, lane)
         return False
 
 

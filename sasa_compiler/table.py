@@ -13,6 +13,8 @@ Which table is loaded never affects correctness: every entry is sound wherever i
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -64,28 +66,69 @@ def plan(cfg: Cfg, regions: list[Region], size: int, policy: str, live_in: list[
 
 
 def _fit(seg: Segment, size: int, merge: Merge | None) -> None:
-    """Shrink seg to `size` entries, by AND-merging chained entries or dropping the cheapest."""
+    """Shrink seg to `size` entries, by AND-merging chained entries or dropping the cheapest.
+
+    Each step takes the better of: merging the adjacent pair that loses the least saving (the
+    first such pair in program order), or dropping the entry with the least saving (ties: the
+    later one). Adjacent pairs and entries sit in heaps, so a block of thousands of entries costs
+    O(n log n) steps; stale heap items are skipped."""
     regions = sorted(seg.regions, key=lambda r: r.first)
-    tried: dict[tuple[int, int], Region | None] = {}
-    while len(regions) > size:
-        cheapest = min(regions, key=lambda r: (r.saving, -r.first))
-        best = None
-        for a, b in zip(regions, regions[1:]):
-            key = (id(a), id(b))
-            if merge is not None and key not in tried:
-                tried[key] = merge(a, b)
-            m = tried.get(key)
-            if m is not None and (best is None or a.saving + b.saving - m.saving < best[0]):
-                best = (a.saving + b.saving - m.saving, a, b, m)
-        if best is not None and best[0] < cheapest.saving:
-            _, a, b, m = best
-            k = regions.index(a)
-            regions[k:k + 2] = [m]
-            seg.merged.append((a, b))
+    nodes = list(regions)                              # node id -> Region; ids keep program order
+    order = list(range(len(nodes)))                    # a node's position key (merged: its left's)
+    prev = [k - 1 for k in range(len(nodes))]
+    nxt = [k + 1 if k + 1 < len(nodes) else -1 for k in range(len(nodes))]
+    alive = [True] * len(nodes)
+    pairs: list = []
+    serial = itertools.count()
+    cheap = [(r.saving, -r.first, k, k) for k, r in enumerate(nodes)]
+    heapq.heapify(cheap)
+
+    def push_pair(a: int) -> None:
+        b = nxt[a]
+        if a < 0 or b < 0 or merge is None:
+            return
+        m = merge(nodes[a], nodes[b])
+        if m is not None:
+            heapq.heappush(pairs, (nodes[a].saving + nodes[b].saving - m.saving, order[a], a, b, next(serial), m))
+
+    for k in range(len(nodes)):
+        push_pair(k)
+    count = len(nodes)
+    while count > size:
+        while not (alive[cheap[0][3]]):
+            heapq.heappop(cheap)
+        while pairs and not (alive[pairs[0][2]] and alive[pairs[0][3]] and nxt[pairs[0][2]] == pairs[0][3]):
+            heapq.heappop(pairs)
+        cheapest = cheap[0][3]
+        if pairs and pairs[0][0] < nodes[cheapest].saving:
+            _, _, a, b, _, m = heapq.heappop(pairs)
+            k = len(nodes)
+            nodes.append(m)
+            order.append(order[a])
+            alive += [True]
+            alive[a] = alive[b] = False
+            prev.append(prev[a])
+            nxt.append(nxt[b])
+            if prev[a] >= 0:
+                nxt[prev[a]] = k
+            if nxt[b] >= 0:
+                prev[nxt[b]] = k
+            heapq.heappush(cheap, (m.saving, -m.first, order[a], k))
+            seg.merged.append((nodes[a], nodes[b]))
+            push_pair(prev[k])
+            push_pair(k)
         else:
-            regions.remove(cheapest)
-            seg.dropped.append(cheapest)
-    seg.regions = regions
+            heapq.heappop(cheap)
+            alive[cheapest] = False
+            seg.dropped.append(nodes[cheapest])
+            p_, n_ = prev[cheapest], nxt[cheapest]
+            if p_ >= 0:
+                nxt[p_] = n_
+            if n_ >= 0:
+                prev[n_] = p_
+            push_pair(p_)
+        count -= 1
+    seg.regions = [nodes[k] for k in sorted((k for k in range(len(nodes)) if alive[k]), key=lambda k: order[k])]
 
 
 def _loop_cuts(cfg: Cfg) -> list[int]:

@@ -53,3 +53,16 @@ def test_wrong_condition_is_caught(tmp_path):
     report = check_elf(elf, _inputs("dirconv", 0.5, 3), table_entries(elf))
     assert not report.ok
     assert "fmadd" in report.violations[0] and "stale" in report.violations[0] and "PC 0x" in report.violations[0]
+
+
+def test_a_long_accumulation_chain_compiles_without_recursion(tmp_path):
+    """One basic block of 1,500 fmadds into the same accumulator (the -0.0 prover walks the chain):
+    it used to exceed Python's recursion limit; now it compiles, and the table is full."""
+    from sasa_compiler.api import compile_file
+    body = "".join(f"    ldr s0, [x0, #{4 * e}]\n    ldr s1, [x1, #{4 * e}]\n    fmadd s2, s0, s1, s2\n"
+                   for e in range(1500))
+    src = tmp_path / "chain.S"
+    src.write_text("// @sparse x0\n// @returns none\n    .text\n    .global kernel_main\nkernel_main:\n"
+                   "    fmov s2, wzr\n" + body + "    str s2, [x2]\n    ret\n")
+    result = compile_file(src, tmp_path / "chain.sasa.S")
+    assert result.entries == 20 and len(result.segments) == 1
