@@ -369,11 +369,20 @@ def _summary(model_path, rows: list[dict]) -> dict:
             "scope": "lowered Conv/Gemm/MatMul layers only (pooling, activations not simulated)"}
 
 
+def layer_label(name: str) -> str:
+    """A figure label for an ONNX node name: torch's '/features/features.3/Conv' -> 'features.3';
+    names without a path ('conv2') stay as they are."""
+    parts = [p for p in name.split("/") if p]
+    if len(parts) >= 2 and parts[-1].split("_")[0] in LOWERED_OPS:
+        return parts[-2]
+    return parts[-1] if parts else name
+
+
 def plot_layers(rows: list[dict], summary: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    names = [r["layer"] for r in rows] + ["network"]
+    names = [layer_label(r["layer"]) for r in rows] + ["network"]
     vals = [float(r["norm_time"]) for r in rows] + [summary["norm_time"]]
     errs = [float(r["norm_time_ci95"]) for r in rows] + [0.0]
     fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(names)), 3.6))
@@ -382,7 +391,8 @@ def plot_layers(rows: list[dict], summary: dict, path: Path) -> None:
         ax.text(k, 0.02, f"{100 * float(r['b_sparsity']):.0f}%", ha="center", fontsize=7, color="white")
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("SPARCE time / baseline")
-    ax.set_ylim(0, 1.1)
+    ax.set_ylim(0, max(1.1, max(vals) + 0.05))
+    ax.set_xlabel("layer (ONNX node)")
     ax.set_title("SPARCE per layer\n(sgemm 16x4; label: activation sparsity)", fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)

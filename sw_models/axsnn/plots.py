@@ -60,7 +60,8 @@ def fig6_6(trace_path: Path, path: Path) -> Path:
         cmap = plt.get_cmap("Reds").with_extremes(bad="0.8")  # grey: the input has terminated
         for col, mat in enumerate((np.ma.concatenate(alpha, axis=1), alpha[-1])):
             ax = axes[row, col]
-            ax.imshow(mat.T, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+            image = ax.imshow(mat.T, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+            fig.colorbar(image, ax=ax, label="alpha (firing-rate level)")
             ax.set_xlabel("time step")
             ax.set_ylabel("neuron" if col == 0 else "output neuron (class)")
         axes[row, 0].set_title(f"{tag} input #{i} (label {label}): all neurons, stops at step {stop}")

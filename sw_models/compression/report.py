@@ -26,7 +26,8 @@ def plot_heatmap(network_rows: list[dict], path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(sps), 0.9 + 0.35 * len(keys)))
     hi = max(float(np.nanmax(grid)), 1.01)
     norm = TwoSlopeNorm(vmin=min(float(np.nanmin(grid)), 0.99), vcenter=1.0, vmax=hi)
-    ax.imshow(grid, cmap="RdYlGn", norm=norm, aspect="auto")
+    image = ax.imshow(grid, cmap="RdYlGn", norm=norm, aspect="auto")
+    fig.colorbar(image, ax=ax, label="compression ratio (x, dense = 1)")
     for i in range(len(keys)):
         for j in range(len(sps)):
             ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8)
@@ -34,7 +35,7 @@ def plot_heatmap(network_rows: list[dict], path: Path, title: str) -> None:
     ax.set_yticks(range(len(keys)), [f"{f} {b}b" for f, b in keys])
     ax.set_xlabel("weight sparsity")
     ax.set_title(title)
-    save_figure(fig, path, dpi=110, pdf=False)
+    save_figure(fig, path)
 
 
 def plot_breakdown(network_rows: list[dict], path: Path, title: str) -> None:
@@ -54,7 +55,7 @@ def plot_breakdown(network_rows: list[dict], path: Path, title: str) -> None:
     ax.set_ylabel("storage / dense")
     ax.set_title(title)
     ax.legend(fontsize=7)
-    save_figure(fig, path, dpi=110, pdf=False)
+    save_figure(fig, path)
 
 
 def plot_best_format(layer_rows: list[dict], path: Path, title: str) -> None:
@@ -78,7 +79,7 @@ def plot_best_format(layer_rows: list[dict], path: Path, title: str) -> None:
     ax.set_ylabel("compression ratio")
     ax.set_title(title)
     ax.legend(fontsize=7)
-    save_figure(fig, path, dpi=110, pdf=False)
+    save_figure(fig, path)
 
 
 def combine_networks(dirs: list[str | Path], out: str | Path) -> Path:
@@ -112,7 +113,8 @@ def plot_networks_heatmap(rows: list[dict], path: Path) -> None:
         grid[keys.index((r["model"], r["format"])), cols.index((r["bits"], r["sparsity"]))] = r["ratio"]
     fig, ax = plt.subplots(figsize=(1.6 + 0.7 * len(cols), 0.9 + 0.3 * len(keys)))
     norm = TwoSlopeNorm(vmin=min(float(np.nanmin(grid)), 0.99), vcenter=1.0, vmax=max(float(np.nanmax(grid)), 1.01))
-    ax.imshow(grid, cmap="RdYlGn", norm=norm, aspect="auto")
+    image = ax.imshow(grid, cmap="RdYlGn", norm=norm, aspect="auto")
+    fig.colorbar(image, ax=ax, label="compression ratio (x, dense = 1)")
     for i in range(len(keys)):
         for j in range(len(cols)):
             if not np.isnan(grid[i, j]):
@@ -120,4 +122,4 @@ def plot_networks_heatmap(rows: list[dict], path: Path) -> None:
     ax.set_xticks(range(len(cols)), [f"{b}b {s:.0%}" for b, s in cols], rotation=60, fontsize=7)
     ax.set_yticks(range(len(keys)), [f"{m} {f}" for m, f in keys], fontsize=7)
     ax.set_title("Network compression ratio (Fig. 7.3 analog)")
-    save_figure(fig, path, dpi=110, pdf=False)
+    save_figure(fig, path)

@@ -62,10 +62,11 @@ def fig_confusion(res: dict, path: Path) -> Path:
     n = max(res["labels"]) + 1
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     for ax, name in zip(axes, ["Baseline FP", "EMPIR"]):
-        ax.imshow(confusion(res["labels"], res["table"][name]["fgsm_pred"], n), cmap="viridis")
+        image = ax.imshow(confusion(res["labels"], res["table"][name]["fgsm_pred"], n), cmap="viridis")
+        fig.colorbar(image, ax=ax, label="test images")
         ax.set_title(f"{name} (FGSM)")
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("actual")
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
     return save_figure(fig, path)
 
 
