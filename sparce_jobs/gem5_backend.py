@@ -10,6 +10,13 @@ against the numpy reference bit for bit, as `axsim run` does.
 
 gem5 itself is not part of axsim: build it with docker/Dockerfile.gem5 (gem5 v24.0.0.1 with
 isa_ext/gem5 applied) and point --gem5 or $GEM5_ROOT at it (or $GEM5 at the binary).
+
+Full system (`--fs DIR`, issue 17): DIR holds the artefacts of gem5_configs/fs_artefacts.sh (vmlinux,
+initramfs.cpio, boot_v2.arm64). The baked ELF is put, base64-encoded, into a guest script
+(guest.sh, read by the guest's /init with `m5 readfile`) that switches to the Minor core (`m5 exit`),
+resets the stats, runs the program with its stdout in a file, dumps the stats, copies the output to
+the host (`m5 writefile` -> m5out/program.out) and exits. gem5 runs gem5_configs/fs_sparce.py; the
+first stats block (the region of interest) becomes --out/stats.txt, the output is checked as in SE.
 """
 from __future__ import annotations
 
@@ -27,6 +34,9 @@ from gem5_configs.params import SystemParams
 
 REPO = Path(__file__).resolve().parents[1]
 SE_CONFIG = REPO / "gem5_configs" / "se_sparce.py"
+FS_CONFIG = REPO / "gem5_configs" / "fs_sparce.py"
+FS_ARTEFACTS = {"kernel": "vmlinux", "initrd": "initramfs.cpio", "bootloader": "boot_v2.arm64"}
+STATS_BEGIN = "---------- Begin Simulation Statistics ----------"
 GEM5_BINARY = Path("build") / "ARM" / "gem5.opt"
 GEM5_BINARIES = (GEM5_BINARY, Path("build") / "ARM" / "gem5.fast")
 PROGRAM_OUT = "program.out"
@@ -121,6 +131,103 @@ def run_gem5(cmd: list[str], m5out: Path, out_dir: Path, timeout: float | None =
     return copy_file(stats, out_dir / "stats.txt")
 
 
+def fs_artefacts(fs_dir: str | Path) -> dict[str, Path]:
+    """The FS artefacts in fs_dir; FileNotFoundError names the first one missing."""
+    fs_dir = Path(fs_dir)
+    if not fs_dir.is_dir():
+        raise FileNotFoundError(f"--fs {fs_dir}: no such directory (make it with gem5_configs/fs_artefacts.sh DIR)")
+    found = {}
+    for what, name in FS_ARTEFACTS.items():
+        path = fs_dir / name
+        if not path.is_file() or path.stat().st_size == 0:
+            raise FileNotFoundError(f"{what} {path} not found (make it with gem5_configs/fs_artefacts.sh {fs_dir})")
+        found[what] = path
+    return found
+
+
+def guest_script(elf_bytes: bytes, name: str = "prog") -> str:
+    """The script the guest's /init runs (m5 readfile): unpack the ELF, switch CPUs, run it in the
+    region of interest, send its stdout to the host as program.out."""
+    import base64
+    import hashlib
+    b64 = base64.encodebytes(elf_bytes).decode()
+    return f"""#!/bin/sh
+# written by axsim gem5 --fs (sparce_jobs/gem5_backend.py); run by the guest's /init
+cd /tmp
+base64 -d > {name} <<'AXSIM_ELF_END'
+{b64}AXSIM_ELF_END
+chmod 755 {name}
+echo "axsim-fs: {name} $(wc -c < {name}) bytes md5 $(md5sum {name} | cut -d' ' -f1) (host {hashlib.md5(elf_bytes).hexdigest()})"
+echo "axsim-fs: switching to ArmMinorCPU"
+m5 exit
+m5 resetstats
+./{name} > {name}.out
+rc=$?
+m5 dumpstats
+echo "axsim-fs: program exit $rc, $(wc -c < {name}.out) output bytes"
+m5 writefile {name}.out {PROGRAM_OUT} > /dev/null
+m5 exit
+"""
+
+
+def fs_gem5_command(gem5: Path | str, artefacts: dict[str, Path], script: Path, m5out: Path,
+                    params_json: Path, sparce: bool, mem: str = "simple", skippable_rule: str = "issue",
+                    boot_limit_s: float | None = None) -> list[str]:
+    cmd = [str(gem5), "-d", str(m5out), str(FS_CONFIG), "--kernel", str(artefacts["kernel"]),
+           "--initrd", str(artefacts["initrd"]), "--bootloader", str(artefacts["bootloader"]),
+           "--script", str(script), "--sparce", "on" if sparce else "off",
+           "--params-json", str(params_json), "--mem", mem]
+    if skippable_rule != "issue":
+        cmd += ["--skippable-rule", skippable_rule]
+    if boot_limit_s:
+        cmd += ["--boot-limit-s", str(boot_limit_s)]
+    return cmd
+
+
+def last_console_line(m5out: Path) -> str:
+    path = m5out / "system.terminal"
+    if not path.is_file():
+        return "(no console output)"
+    lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    return lines[-1] if lines else "(console empty)"
+
+
+def roi_stats(stats_text: str) -> str:
+    """The first stats block of a gem5 stats.txt (the one `m5 dumpstats` wrote at the ROI's end)."""
+    blocks = stats_text.split(STATS_BEGIN)
+    if len(blocks) < 2:
+        raise Gem5Error("stats.txt has no statistics block")
+    return STATS_BEGIN + blocks[1].rstrip("\n") + "\n"
+
+
+def run_gem5_fs(cmd: list[str], m5out: Path, out_dir: Path, timeout: float | None = None) -> tuple[str, str]:
+    """Run an FS simulation. Returns (ROI stats text, console text). Gem5Error names the last console
+    line on a timeout, a gem5 failure or a program that failed inside the guest."""
+    import re
+    log = out_dir / "gem5.log"
+    with log.open("w") as fh:
+        try:
+            proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Gem5Error(f"gem5 FS run stopped after {timeout:g} s (wall clock); last console line: "
+                            f"{last_console_line(m5out)}") from None
+    console = (m5out / "system.terminal").read_text(errors="replace") if (m5out / "system.terminal").is_file() else ""
+    if proc.returncode != 0:
+        tail = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()][-3:]
+        raise Gem5Error(f"gem5 FS run exited with {proc.returncode} (log {log}); last console line: "
+                        f"{last_console_line(m5out)}; gem5: " + " | ".join(tail))
+    m = re.search(r"axsim-fs: program exit (\d+)", console)
+    if not m:
+        raise Gem5Error(f"the guest did not run the program (log {log}); last console line: "
+                        f"{last_console_line(m5out)}")
+    if m.group(1) != "0":
+        raise Gem5Error(f"the program failed inside the guest: exit status {m.group(1)} (console {m5out / 'system.terminal'})")
+    stats = m5out / "stats.txt"
+    if not stats.is_file() or stats.stat().st_size == 0:
+        raise Gem5Error(f"gem5 wrote no stats.txt (log {log})")
+    return roi_stats(stats.read_text()), console
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from kernels.build import KERNELS
 
@@ -146,6 +253,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "instructions has issued (issue, default) or only while fetch is inside it "
                         "(fetch, sparce_sim's rule); see isa_ext/gem5/README.md")
     p.add_argument("--max-insts", type=int, default=None)
+    p.add_argument("--fs", default=None, metavar="DIR",
+                   help="full system: boot Linux (artefacts of gem5_configs/fs_artefacts.sh in DIR) and run "
+                        "the kernel there on ArmMinorCPU; stats.txt is the region of interest only")
+    p.add_argument("--boot-limit-s", type=float, default=None,
+                   help="--fs: simulated seconds allowed for the boot (fs_sparce.py's default: 30)")
     p.add_argument("--timeout", type=float, default=None, help="seconds before gem5 is stopped")
     p.add_argument("--dry-run", action="store_true",
                    help="build the ELF, params.json and the gem5 command line, but do not run gem5")
@@ -161,6 +273,9 @@ def cmd_gem5(args: argparse.Namespace) -> int:
     params: SystemParams = system_params(args.param)
     if args.max_insts is not None and args.max_insts <= 0:
         raise ValueError(f"--max-insts must be positive, got {args.max_insts}")
+    artefacts = fs_artefacts(args.fs) if args.fs else None          # fail before any build
+    if artefacts and args.max_insts is not None:
+        raise ValueError("--max-insts is for SE mode; an FS run ends when the guest script exits")
     gem5 = "gem5.opt" if args.dry_run else find_gem5(args.gem5)   # fail before any build
     dims = dims_for(args.kernel, args.shape, m=args.m, n=args.n, k=args.k, c=args.c, h=args.h,
                     w=args.w, oc=args.oc)
@@ -174,6 +289,8 @@ def cmd_gem5(args: argparse.Namespace) -> int:
     params_json = out / "params.json"
     params_json.write_text(json.dumps(params.as_dict(), indent=1))
     m5out = out / "m5out"
+    if artefacts:
+        return _cmd_gem5_fs(args, gem5, artefacts, baked, params_json, m5out, sparce, dims, ref)
     cmd = gem5_command(gem5, baked, m5out, params_json, sparce, args.mem, args.max_insts,
                        args.skippable_rule)
     (out / "command.txt").write_text(" ".join(cmd) + "\n")
@@ -191,6 +308,48 @@ def cmd_gem5(args: argparse.Namespace) -> int:
     meta["check"] = {"output": spec.output, "bytes": len(raw), "bit_exact": exact}
     (out / "run.json").write_text(json.dumps(meta, indent=1))
     print(f"gem5 stats in {stats}; output vs numpy: {'bit-exact' if exact else 'MISMATCH'}")
+    return 0 if exact else 1
+
+
+def _cmd_gem5_fs(args, gem5, artefacts, baked: Path, params_json: Path, m5out: Path, sparce: bool,
+                 dims: dict, ref: np.ndarray) -> int:
+    import re
+    import time
+
+    from atomic_output import write_text
+    from kernels.build import kernel_spec
+
+    out: Path = args.out
+    script = out / "guest.sh"
+    write_text(script, guest_script(baked.read_bytes(), baked.stem))
+    cmd = fs_gem5_command(gem5, artefacts, script, m5out, params_json, sparce, args.mem,
+                          args.skippable_rule, args.boot_limit_s)
+    (out / "command.txt").write_text(" ".join(cmd) + "\n")
+    meta = {"kernel": args.kernel, "mode": "fs", "fs": {k: str(v) for k, v in artefacts.items()},
+            "dims": dims, "sparsity": args.sparsity, "seed": args.seed, "sparce": sparce, "mem": args.mem,
+            "skippable_rule": args.skippable_rule, "command": cmd}
+    if args.dry_run:
+        (out / "run.json").write_text(json.dumps(meta, indent=1))
+        print(" ".join(cmd))
+        return 0
+    if m5out.exists():                      # stale console/stats must not be read as this run's
+        import shutil
+        shutil.rmtree(m5out)
+    t0 = time.monotonic()
+    roi, console = run_gem5_fs(cmd, m5out, out, args.timeout)
+    meta["wall_s"] = round(time.monotonic() - t0, 1)
+    stats = write_text(out / "stats.txt", roi)
+    spec = kernel_spec(args.kernel)
+    raw = (m5out / PROGRAM_OUT).read_bytes() if (m5out / PROGRAM_OUT).is_file() else b""
+    output = np.frombuffer(raw[:ref.nbytes], dtype=np.float32)
+    exact = output.size == ref.size and bool(np.array_equal(output.view(np.uint32), ref.view(np.uint32)))
+    cycles = re.search(r"^system\.minor\.numCycles\s+(\d+)", roi, re.M)
+    meta["check"] = {"output": spec.output, "bytes": len(raw), "bit_exact": exact}
+    meta["roi_cycles"] = int(cycles.group(1)) if cycles else None
+    meta["console_tail"] = [ln for ln in console.splitlines() if ln.startswith("axsim-fs:")]
+    (out / "run.json").write_text(json.dumps(meta, indent=1))
+    print(f"gem5 FS ROI stats in {stats} (system.minor.numCycles {meta['roi_cycles']}); "
+          f"output vs numpy: {'bit-exact' if exact else 'MISMATCH'}")
     return 0 if exact else 1
 
 
