@@ -14,8 +14,9 @@ isa_ext/gem5 applied) and point --gem5 or $GEM5_ROOT at it (or $GEM5 at the bina
 Full system (`--fs DIR`, issue 17): DIR holds the artefacts of gem5_configs/fs_artefacts.sh (vmlinux,
 initramfs.cpio, boot_v2.arm64). The baked ELF is put, base64-encoded, into a guest script
 (guest.sh, read by the guest's /init with `m5 readfile`) that switches to the Minor core (`m5 exit`),
-resets the stats, runs the program with its stdout in a file, dumps the stats, copies the output to
-the host (`m5 writefile` -> m5out/program.out) and exits. gem5 runs gem5_configs/fs_sparce.py; the
+runs the program with its stdout in a file, copies the output to the host (`m5 writefile` ->
+m5out/program.out) and exits. The ELF's crt marks the region of interest itself (fs_roi_elf: gem5
+pseudo-instructions reset the stats before kernel_main and dump them after it). gem5 runs gem5_configs/fs_sparce.py; the
 first stats block (the region of interest) becomes --out/stats.txt, the output is checked as in SE.
 """
 from __future__ import annotations
@@ -145,9 +146,48 @@ def fs_artefacts(fs_dir: str | Path) -> dict[str, Path]:
     return found
 
 
+M5OP_INST = 0xFF000110            # gem5's AArch64 pseudo-instruction (util/m5/src/abi/arm64/m5op.S)
+M5OP_RESET_STATS, M5OP_DUMP_STATS = 0x40, 0x41
+# kernels/crt0.S's _start: (word, mask) per instruction; masked bits are addresses the linker fills in
+CRT_START = [(0xD280001D, ~0), (0xD280001E, ~0), (0x94000000, 0xFC000000),          # mov x29/x30, #0; bl kernel_main
+             (0x90000009, 0x9F00001F), (0xF9400129, 0xFFC003FF), (0xB4000009, 0xFF00001F)]  # adrp/ldr x9; cbz x9
+
+
+def fs_roi_elf(elf: Path) -> bytes:
+    """The baked ELF with the region of interest marked by gem5 pseudo-instructions in the crt:
+    `_start`'s `mov x29, #0` becomes m5_reset_stats (x0 = x1 = 0: Linux starts a process with every
+    register zero, so x29 is zero anyway), and the dump_output test after kernel_main (always true in
+    a baked ELF) becomes `mov x0, #0; mov x1, #0; m5_dump_stats`. The ROI is then kernel_main alone,
+    as in SE mode minus the crt's write/exit; for FS runs only (other simulators do not decode m5ops).
+    ValueError when _start is not kernels/crt0.S's."""
+    from sparce_sim.loader import load_elf
+
+    data = bytearray(elf.read_bytes())
+    start = load_elf(elf).symbol("_start").addr
+    offset = _file_offset(elf, start, 4 * len(CRT_START))
+    words = [int.from_bytes(data[offset + 4 * i:offset + 4 * i + 4], "little") for i in range(len(CRT_START))]
+    for i, (word, (want, mask)) in enumerate(zip(words, CRT_START)):
+        if word & mask & 0xFFFFFFFF != want & mask & 0xFFFFFFFF:
+            raise ValueError(f"{elf}: _start+{4 * i:#x} is {word:#010x}, not kernels/crt0.S's; cannot mark the ROI")
+    new = {0: M5OP_INST | M5OP_RESET_STATS << 16, 3: 0xD2800000, 4: 0xD2800001, 5: M5OP_INST | M5OP_DUMP_STATS << 16}
+    for i, word in new.items():
+        data[offset + 4 * i:offset + 4 * i + 4] = word.to_bytes(4, "little")
+    return bytes(data)
+
+
+def _file_offset(elf: Path, vaddr: int, size: int) -> int:
+    from elftools.elf.elffile import ELFFile
+    with elf.open("rb") as fh:
+        for s in ELFFile(fh).iter_segments():
+            if s["p_type"] == "PT_LOAD" and s["p_vaddr"] <= vaddr and vaddr + size <= s["p_vaddr"] + s["p_filesz"]:
+                return s["p_offset"] + vaddr - s["p_vaddr"]
+    raise ValueError(f"{elf}: {vaddr:#x} has no file-backed bytes")
+
+
 def guest_script(elf_bytes: bytes, name: str = "prog") -> str:
-    """The script the guest's /init runs (m5 readfile): unpack the ELF, switch CPUs, run it in the
-    region of interest, send its stdout to the host as program.out."""
+    """The script the guest's /init runs (m5 readfile): unpack the ELF, switch CPUs, run it (the ELF
+    of fs_roi_elf resets and dumps the stats around kernel_main itself), send its stdout to the host
+    as program.out, exit."""
     import base64
     import hashlib
     b64 = base64.encodebytes(elf_bytes).decode()
@@ -160,10 +200,8 @@ chmod 755 {name}
 echo "axsim-fs: {name} $(wc -c < {name}) bytes md5 $(md5sum {name} | cut -d' ' -f1) (host {hashlib.md5(elf_bytes).hexdigest()})"
 echo "axsim-fs: switching to ArmMinorCPU"
 m5 exit
-m5 resetstats
 ./{name} > {name}.out
 rc=$?
-m5 dumpstats
 echo "axsim-fs: program exit $rc, $(wc -c < {name}.out) output bytes"
 m5 writefile {name}.out {PROGRAM_OUT} > /dev/null
 m5 exit
@@ -207,7 +245,8 @@ def run_gem5_fs(cmd: list[str], m5out: Path, out_dir: Path, timeout: float | Non
     log = out_dir / "gem5.log"
     with log.open("w") as fh:
         try:
-            proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout)
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                                  timeout=timeout)   # no tty: gem5 opens no terminal/VNC listeners
         except subprocess.TimeoutExpired:
             raise Gem5Error(f"gem5 FS run stopped after {timeout:g} s (wall clock); last console line: "
                             f"{last_console_line(m5out)}") from None
@@ -316,12 +355,13 @@ def _cmd_gem5_fs(args, gem5, artefacts, baked: Path, params_json: Path, m5out: P
     import re
     import time
 
-    from atomic_output import write_text
+    from atomic_output import write_bytes, write_text
     from kernels.build import kernel_spec
 
     out: Path = args.out
     script = out / "guest.sh"
-    write_text(script, guest_script(baked.read_bytes(), baked.stem))
+    roi_elf = write_bytes(out / f"{baked.stem}.fs.elf", fs_roi_elf(baked), mode=0o755)
+    write_text(script, guest_script(roi_elf.read_bytes(), baked.stem))
     cmd = fs_gem5_command(gem5, artefacts, script, m5out, params_json, sparce, args.mem,
                           args.skippable_rule, args.boot_limit_s)
     (out / "command.txt").write_text(" ".join(cmd) + "\n")

@@ -259,10 +259,30 @@ def test_guest_script_carries_the_elf_and_the_roi_sequence():
     text = gb.guest_script(elf, "sgemm")
     payload = text.split("<<'AXSIM_ELF_END'\n", 1)[1].split("AXSIM_ELF_END\n", 1)[0]
     assert base64.decodebytes(payload.encode()) == elf
-    order = [text.index(s) for s in ("m5 exit", "m5 resetstats", "./sgemm > sgemm.out", "m5 dumpstats",
-                                     "axsim-fs: program exit", f"m5 writefile sgemm.out {gb.PROGRAM_OUT}")]
+    order = [text.index(s) for s in ("m5 exit", "./sgemm > sgemm.out", "axsim-fs: program exit",
+                                     f"m5 writefile sgemm.out {gb.PROGRAM_OUT}")]
     assert order == sorted(order)
-    assert text.count("m5 exit") == 2
+    assert text.count("m5 exit") == 2 and text.rstrip().endswith("m5 exit")
+
+
+def test_fs_roi_elf_marks_kernel_main_with_m5_ops(tmp_path):
+    from sparce_jobs.kernel_run import dims_for, kernel_elf
+    from sparce_sim.loader import load_elf
+    elf = kernel_elf("dot", dims_for("dot", "small"), "none")
+    baked = gb.bake_elf(elf, {}, tmp_path / "dot.elf")
+    before, after = baked.read_bytes(), gb.fs_roi_elf(baked)
+    assert len(after) == len(before)
+    off = gb._file_offset(baked, load_elf(baked).symbol("_start").addr, 24)
+    words = [int.from_bytes(after[off + 4 * i:off + 4 * i + 4], "little") for i in range(6)]
+    assert words[0] == 0xFF400110 and words[5] == 0xFF410110          # m5_reset_stats, m5_dump_stats
+    assert words[3:5] == [0xD2800000, 0xD2800001]                      # mov x0, #0; mov x1, #0
+    assert words[2] == int.from_bytes(before[off + 8:off + 12], "little")   # bl kernel_main kept
+    diff = [i for i in range(len(before)) if before[i] != after[i]]
+    assert off <= min(diff) and max(diff) < off + 24
+    with pytest.raises(ValueError, match="not kernels/crt0.S's"):
+        bad = tmp_path / "bad.elf"
+        bad.write_bytes(after)
+        gb.fs_roi_elf(bad)
 
 
 def test_roi_stats_is_the_first_block():
@@ -287,7 +307,7 @@ def test_fs_dry_run_writes_the_script_and_command(tmp_path):
     assert str(gb.FS_CONFIG) in cmd and cmd[cmd.index("--kernel") + 1] == str(fs / "vmlinux")
     assert cmd[cmd.index("--boot-limit-s") + 1] == "5.0"
     script = (out / "guest.sh").read_text()
-    assert "m5 resetstats" in script
+    assert script.count("m5 exit") == 2
     assert json.loads((out / "run.json").read_text())["mode"] == "fs"
 
 
