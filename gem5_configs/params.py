@@ -81,8 +81,10 @@ class SystemParams:
     def sparce_min_distance(self) -> int:
         """D, the instructions a condition producer must precede its region's precedingPC by so that
         its SpRF bit is settled when precedingPC is fetched (§4.2.1: 3 in the paper's 4-stage
-        pipeline). Here: the front end plus a load's assumed latency, at decode_width per cycle."""
-        cycles = self.frontend_depth() + self.lat_mem + self.lat_mem_extra_assumed
+        pipeline). Here a load's value is written at its commit: the front end, the Mem FU, the
+        LSQ's send a cycle later, the L1D hit and the response-to-commit cycles, at decode_width
+        instructions per cycle."""
+        cycles = self.frontend_depth() + self.lat_mem + 1 + self.l1d.latency + self.load_commit_extra
         return cycles * self.decode_width
 
     def as_dict(self) -> dict:

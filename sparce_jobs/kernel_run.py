@@ -163,6 +163,7 @@ def _compiled_source(src: Path, params: dict[str, int], compile_file, system: Sy
     for path in sorted(Path(sasa_compiler.__file__).parent.glob("*.py")) + [INCLUDE_DIR / "sparce.inc"]:
         h.update(path.read_bytes())
     h.update(json.dumps(system.as_dict(), sort_keys=True, default=str).encode())
+    h.update(str(system.sparce_min_distance()).encode())      # derived in params.py's code
     out = cache_root() / "sasa" / f"{src.stem}-{h.hexdigest()[:16]}{src.suffix}"
     if not out.exists():                                 # atomic: a cached source is complete
         write_with(out, lambda tmp: compile_file(src, tmp, params=system,
