@@ -1,10 +1,9 @@
-"""scikit-learn's 8x8 handwritten digits, upsampled in numpy (no torch): the data of the shipped digitsconv.
+"""scikit-learn's 8x8 handwritten digits, upsampled in numpy (no torch): the data of the shipped
+digitsconv and of chapters 4-8 (`sw_models.datasets.digits` is this function).
 
-`digits(size, test_fraction, seed)` returns the same split as `sw_models.datasets.digits` (the same
-permutation of the 1797 images) and the same bilinear upsampling (torch's `F.interpolate(...,
-mode="bilinear", align_corners=False)`), computed here in float32 numpy; the two agree within
-3e-7 (one float32 ulp at 1.0; torch sums in another order). Chapter 4 (`axsim network`) and the
-model zoo use this one, so they need no torch.
+The upsampling is torch's `F.interpolate(..., mode="bilinear", align_corners=False)` computed in
+float32 numpy; the two agree within 3e-7 (tests/test_model_zoo.py checks against torch). The
+split is a fixed permutation of the 1797 images by `seed`.
 """
 from __future__ import annotations
 

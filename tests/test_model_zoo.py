@@ -67,11 +67,17 @@ def test_shipped_onnx_is_valid_small_and_accurate_on_held_out_images(name, tmp_p
                                rtol=1e-5, atol=1e-5)
 
 
-def test_numpy_digits_match_the_torch_upsampled_ones():
-    from sw_models.datasets import digits as torch_digits
-    for a, b in zip(digits(size=28), torch_digits(size=28)):
-        assert a.shape == b.shape and a.dtype == b.dtype
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+def test_numpy_digits_match_torch_bilinear_upsampling():
+    """The numpy upsampling against torch's F.interpolate (the oracle), on the same split."""
+    import torch
+    import torch.nn.functional as F
+    small, large = digits(size=8), digits(size=28)
+    for a, b in zip(small[::2], large[::2]):
+        want = F.interpolate(torch.from_numpy(a), size=(28, 28), mode="bilinear", align_corners=False).numpy()
+        assert b.shape == want.shape and b.dtype == want.dtype
+        np.testing.assert_allclose(b, want, rtol=0, atol=1e-6)
+    for a, b in zip(small[1::2], large[1::2]):
+        np.testing.assert_array_equal(a, b)        # labels: the same split
 
 
 def test_chapter4_models_load_without_torch(tmp_path):
