@@ -20,6 +20,8 @@ from kernels.build import KERNELS, build
 
 @dataclass
 class VerifyCase:
+    """One verify run (compile --verify here, kernel_verify for OpenBLAS's kernels): SPARCE on and
+    off bit-identical, and, when checked, every skip shown redundant."""
     sparsity: float
     seed: int
     identical: bool
@@ -27,11 +29,15 @@ class VerifyCase:
     cycles_on: float
     cycles_off: float
     detail: str = ""
-    redundancy: object = None    # redundancy_check.RedundancyReport: every skip shown redundant
+    redundancy: object = None    # redundancy_check.RedundancyReport, None when not checked
+
+    @property
+    def redundancy_ok(self) -> bool:
+        return self.redundancy is None or self.redundancy.ok
 
     @property
     def ok(self) -> bool:
-        return self.identical and (self.redundancy is None or self.redundancy.ok)
+        return self.identical and self.redundancy_ok
 
 
 def kernel_for_source(src: Path) -> str:

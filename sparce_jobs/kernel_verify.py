@@ -27,8 +27,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sparce_jobs.compile_verify import VerifyCase
 
 CROSS_GCC = os.environ.get("AXSIM_CROSS_GCC", "aarch64-linux-gnu-gcc")
 QEMU = os.environ.get("AXSIM_QEMU", "qemu-aarch64")
@@ -189,22 +193,6 @@ def _c_literal(v: float, ctype: str) -> str:
 
 
 @dataclass
-class Case:
-    sparsity: float
-    seed: int
-    identical: bool
-    skipped: int
-    cycles_on: float
-    cycles_off: float
-    redundancy_ok: bool
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.identical and self.redundancy_ok
-
-
-@dataclass
 class KernelBuild:
     """How to assemble the kernel sources: include dirs and defines (e.g. an OpenBLAS tree)."""
     include_dirs: list[Path] = field(default_factory=list)
@@ -245,14 +233,14 @@ def run_qemu(elf: Path, timeout: float = 120) -> bytes:
 
 def verify_kernel(sig: Signature, original: Path, compiled: Path, kb: KernelBuild,
                   sparsities: list[float], seeds: list[int], workdir: Path,
-                  redundancy: bool = True, params=None) -> list[Case]:
+                  redundancy: bool = True, params=None) -> list[VerifyCase]:
     """The three-way comparison (and the dynamic redundancy check) for every (sparsity, seed).
     params: the engine's SystemParams (default MINOR_DEFAULT), e.g. a larger sasa_entries."""
     from gem5_configs.params import MINOR_DEFAULT
     from sparce_sim.runner import simulate
     params = params or MINOR_DEFAULT
     from sparce_jobs.redundancy_check import check_elf
-    from sparce_jobs.compile_verify import table_entries
+    from sparce_jobs.compile_verify import VerifyCase, table_entries
     workdir.mkdir(parents=True, exist_ok=True)
     cases = []
     for s in sparsities:
@@ -266,15 +254,11 @@ def verify_kernel(sig: Signature, original: Path, compiled: Path, kb: KernelBuil
             on = simulate(sasa_elf, sparce=True, params=params)
             same = want == off.stdout == on.stdout
             detail = "" if same else _diff(want, off.stdout, on.stdout, s, seed)
-            red_ok = True
-            if redundancy:
-                rep = check_elf(sasa_elf, {}, table_entries(sasa_elf))
-                red_ok = rep.ok
-                if not rep.ok:
-                    detail += f"\n  redundancy violations: {rep.violations[:5]}"
-            cases.append(Case(s, seed, same, int(on.stats["system.cpu.sparce.instsSkipped"]),
-                              on.stats["system.cpu.numCycles"], off.stats["system.cpu.numCycles"], red_ok,
-                              detail))
+            rep = check_elf(sasa_elf, {}, table_entries(sasa_elf)) if redundancy else None
+            if rep is not None and not rep.ok:
+                detail += f"\n  redundancy violations: {rep.violations[:5]}"
+            cases.append(VerifyCase(s, seed, same, int(on.stats["system.cpu.sparce.instsSkipped"]),
+                                    on.stats["system.cpu.numCycles"], off.stats["system.cpu.numCycles"], detail, rep))
     return cases
 
 
