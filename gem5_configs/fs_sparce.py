@@ -38,7 +38,7 @@ if _REPO not in sys.path:
 import m5  # noqa: E402  (provided by gem5)
 from m5.objects import (  # noqa: E402
     AddrRange, ArmAtomicSimpleCPU, ArmFsLinux, ArmSystem, Bridge, DDR3_1600_8x8, IOXBar, L2XBar,
-    MemCtrl, Root, SimpleMemory, SrcClockDomain, SystemXBar, Terminal, VExpress_GEM5_V2, VoltageDomain,
+    MemCtrl, Root, SimpleMemory, SrcClockDomain, SystemXBar, Terminal, VExpress_GEM5_V2, VncServer, VoltageDomain,
 )
 
 from gem5_configs.params import MINOR_DEFAULT, SystemParams, params_from_dict  # noqa: E402
@@ -66,6 +66,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="simulated seconds allowed until the script's first m5 exit")
     ap.add_argument("--roi-limit-s", type=float, default=30.0,
                     help="simulated seconds allowed on the Minor core until the second m5 exit")
+    ap.add_argument("--switch-at-s", type=float, default=None,
+                    help="testing: switch to the Minor core after this many simulated seconds "
+                         "instead of at the script's first m5 exit")
     ap.add_argument("--boot-cpu", choices=("atomic", "minor"), default="atomic",
                     help="minor: boot on the Minor core too (no switch; slow)")
     return ap.parse_args(argv)
@@ -104,6 +107,7 @@ def build_system(p: SystemParams, args: argparse.Namespace, dtb_path: str):
     system.mem_ranges = [AddrRange(start=DRAM_BASE, size=MEM_SIZE)]
     system.realview = VExpress_GEM5_V2()
     system.terminal = Terminal()
+    system.vncserver = VncServer()      # the platform's KMI/PS2 devices need one (no listener without a tty)
 
     # buses: CPUs -> membus -> memory; membus -> iobridge -> iobus (devices); DMA via a bridge
     system.membus = SystemXBar()
@@ -147,7 +151,9 @@ def build_system(p: SystemParams, args: argparse.Namespace, dtb_path: str):
     system.l2.mem_side = system.membus.cpu_side_ports
     boot.createThreads()
     if boot is not minor:
-        minor.createInterruptController()
+        # no interrupt controller of its own: BaseCPU::takeOverFrom hands over the atomic core's.
+        # (MinorCPU::startup wakes its pipeline even when switched out, and Execute would then ask
+        # an interrupt controller that has no thread context yet: a segfault in gem5 v24.0.0.1.)
         minor.createThreads()
 
     system.workload = ArmFsLinux(object_file=args.kernel)
@@ -165,10 +171,15 @@ def run(root, args: argparse.Namespace, outdir: str) -> int:
     phase = "boot" if args.boot_cpu == "atomic" else "roi"
     limits = {"boot": int(args.boot_limit_s * TICKS_PER_S), "roi": int(args.roi_limit_s * TICKS_PER_S)}
     start = m5.curTick()
+    switch_at = None if args.switch_at_s is None else int(args.switch_at_s * TICKS_PER_S)
     while True:
-        event = m5.simulate(max(1, start + limits[phase] - m5.curTick()))
+        until = start + limits[phase]
+        if phase == "boot" and switch_at is not None:
+            until = min(until, switch_at)
+        event = m5.simulate(max(1, until - m5.curTick()))
         cause = event.getCause()
-        if cause == SWITCH_CAUSE and phase == "boot":
+        forced = phase == "boot" and switch_at is not None and m5.curTick() >= switch_at
+        if (cause == SWITCH_CAUSE or forced) and phase == "boot":
             print(f"fs_sparce.py: booted, switching to ArmMinorCPU @ tick {m5.curTick()}")
             m5.switchCpus(system, [(system.cpu, system.minor)])
             phase, start = "roi", m5.curTick()
