@@ -75,9 +75,14 @@ def _run(monkeypatch, tmp_path, decls, argv=(), causes=("m5_exit instruction enc
 
     def simulate(ticks=None):
         m5.simulated.append(ticks)
-        return events.pop(0)
+        event = events.pop(0)
+        if event.cause == "simulate() limit reached":      # the clock moves to the limit
+            m5.tick += ticks
+        return event
 
+    m5.tick = 0
     m5.simulate = simulate
+    m5.curTick = lambda: m5.tick
     m5.switchCpus = lambda system, pairs: m5.switched.append([(type(a).__name__, type(b).__name__)
                                                               for a, b in pairs])
     monkeypatch.setitem(sys.modules, "m5", m5)
@@ -136,6 +141,10 @@ def test_fs_config_uses_only_declared_names_and_takes_numbers_from_params(monkey
     called = {name for _, name in g5.DeclaredObject.calls}
     assert {"addPrivateSplitL1Caches", "connectAllPorts", "createThreads", "createInterruptController",
             "setupBootLoader", "generateDtb", "attachOnChipIO", "attachIO"} <= called
+    # the switched-out Minor gets no interrupt controller (takeOverFrom hands over the atomic core's;
+    # gem5 v24's MinorCPU::startup ticks a switched-out pipeline, which would query its own)
+    assert ("ArmAtomicSimpleCPU", "createInterruptController") in g5.DeclaredObject.calls
+    assert ("ArmMinorCPU", "createInterruptController") not in g5.DeclaredObject.calls
     # boot on the atomic core, switch at the first m5 exit, end at the second
     assert m5.switched == [[("ArmAtomicSimpleCPU", "ArmMinorCPU")]]
     assert len(m5.simulated) == 2 and all(t > 0 for t in m5.simulated)
@@ -152,6 +161,14 @@ def test_fs_config_reads_params_json_and_sparce_off(monkeypatch, tmp_path, decls
     assert objs["Cache"][1]["size"] == "32kB" and objs["Cache"][2]["tag_latency"] == 20
     assert objs["SparceUnit"][0]["enabled"] is False and objs["SparceUnit"][0]["sasaEntries"] == 8
     assert "DDR3_1600_8x8" in objs
+
+
+@needs_tree
+def test_fs_config_switch_at_a_simulated_time(monkeypatch, tmp_path, decls):
+    code, _, m5 = _run(monkeypatch, tmp_path, decls, ["--switch-at-s", "0.003"],
+                       causes=("simulate() limit reached", "m5_exit instruction encountered"))
+    assert code == 0 and m5.switched == [[("ArmAtomicSimpleCPU", "ArmMinorCPU")]]
+    assert m5.simulated[0] == 3 * 10 ** 9
 
 
 @needs_tree
