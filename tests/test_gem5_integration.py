@@ -91,14 +91,17 @@ def test_instruction_accounting_with_sparce_on(runs, kernel):
         return stats["simInsts"] + _s(stats, "instsSkipped") + _s(stats, "squashedInsts")
     setup_ss = total(runs[kernel, "on"]["ss"]) - runs[kernel, "off"]["ss"]["simInsts"]
     setup_gem5 = total(runs[kernel, "on"]["gem5"]) - runs[kernel, "off"]["gem5"]["simInsts"]
-    assert 0 < setup_ss < 10
+    loads = _s(runs[kernel, "on"]["ss"], "sasaLoads")
+    # the SASA-LD sequences (one table for the hand tables; sgemm's compiled table is loaded at
+    # every kernel call) and the compiler's split post-index loads: small, and the same on both
+    assert 0 < setup_ss < 0.01 * runs[kernel, "off"]["ss"]["simInsts"] and setup_ss >= loads
     assert setup_gem5 == setup_ss
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_sasa_hits_agree(runs, kernel):
     g, s = runs[kernel, "on"]["gem5"], runs[kernel, "on"]["ss"]
-    assert _s(g, "sasaLoads") == _s(s, "sasaLoads") == 1
+    assert _s(g, "sasaLoads") == _s(s, "sasaLoads") >= 1
     assert _s(g, "sasaHits") == _s(s, "sasaHits")
 
 

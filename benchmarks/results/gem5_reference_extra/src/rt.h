@@ -4,6 +4,11 @@
 #ifndef FIDELITY_RT_H
 #define FIDELITY_RT_H
 
+/* One initialised word, so the writable segment has file data: gem5's ELF loader panics on a
+ * PT_LOAD whose (empty) file range lies past the end of the file ("Segment outside the bounds of
+ * the image data"), which a program with only .bss produces. */
+__attribute__((used)) static volatile long rt_data_anchor = 1;
+
 __asm__(".text\n.global _start\n.type _start, %function\n_start:\n"
         "    mov x29, #0\n    mov x30, #0\n    bl main\n"
         "    mov x8, #93\n    svc #0\n");
