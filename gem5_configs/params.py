@@ -78,6 +78,16 @@ class SystemParams:
         """Cycles from fetch to the earliest issue: Fetch1 -> Fetch2 -> Decode -> Execute."""
         return self.fetch1_to_fetch2_delay + self.fetch2_to_decode_delay + self.decode_to_execute_delay
 
+    def taken_bubble(self) -> int:
+        """Cycles from a predicted-taken branch's fetch to its target's: Fetch2 tells Fetch1
+        (backward delay), Fetch1 fetches the target line (L1I), and hands it on (forward delay)."""
+        return self.fetch1_to_fetch2_backward_delay + self.l1i.latency + self.fetch1_to_fetch2_delay
+
+    def mispredict_redirect(self) -> int:
+        """Cycles from a mispredicted branch's commit (Minor executes at commit) to its target's
+        fetch: Execute tells Fetch1 (executeBranchDelay), the L1I, the forward delay."""
+        return self.branch_delay + self.l1i.latency + self.fetch1_to_fetch2_delay
+
     def sparce_min_distance(self) -> int:
         """D, the instructions a condition producer must precede its region's precedingPC by so that
         its SpRF bit is settled when precedingPC is fetched (§4.2.1: 3 in the paper's 4-stage

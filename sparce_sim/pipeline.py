@@ -65,8 +65,8 @@ class Pipeline:
         self.p = params
         self.caches = caches
         self.depth = params.frontend_depth()
-        self.taken_bubble = params.fetch1_to_fetch2_backward_delay + params.l1i.latency
-        self.redirect = params.branch_delay + params.l1i.latency
+        self.taken_bubble = params.taken_bubble()
+        self.redirect = params.mispredict_redirect()
         self.window = max(1, params.execute_input_buffer)
         self.ready = [0] * NUM_REGS
         self.ret = [0] * NUM_REGS            # the scoreboard's return cycle: issue + FU latency
@@ -221,7 +221,7 @@ class Pipeline:
             # ---- control flow
             if si.is_branch:
                 nxt = next_pc if idx == stop - 1 else insts[idx + 1].pc
-                fetch_t, fetch_slots, last_line = self._branch(si, t, f, nxt, fetch_t, fetch_slots, last_line)
+                fetch_t, fetch_slots, last_line = self._branch(si, commit_t, f, nxt, fetch_t, fetch_slots, last_line)
         self.fetch_t, self.fetch_slots, self.last_line = fetch_t, fetch_slots, last_line
         self.issue_t, self.issue_slots, self.commit_t, self.commit_slots = issue_t, issue_slots, commit_t, commit_slots
         self.ring_i = ring_i
@@ -263,9 +263,10 @@ class Pipeline:
             sb.append(caches.data_access(line, True, sent))
         return c
 
-    def _branch(self, si: StaticInst, t: int, f: int, nxt: int, fetch_t: int, fetch_slots: int,
+    def _branch(self, si: StaticInst, c: int, f: int, nxt: int, fetch_t: int, fetch_slots: int,
                 last_line: int) -> tuple[int, int, int]:
-        """Predict, compare with the executed outcome, and redirect fetch."""
+        """Predict, compare with the executed outcome (known at the branch's commit c), and
+        redirect fetch."""
         stats = self.stats
         stats.branches += 1
         taken = nxt != si.pc + 4 if nxt >= 0 else False
@@ -289,7 +290,7 @@ class Pipeline:
         if not predicted_ok:
             stats.mispredicts += 1
             self._wasted_fetches(si.pc)
-            return max(fetch_t, t + self.redirect), 0, -1
+            return max(fetch_t, c + self.redirect), 0, -1
         if pred_taken and taken:
             self._wasted_fetches(si.pc)
             return max(fetch_t, f + self.taken_bubble), 0, -1

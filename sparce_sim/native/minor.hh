@@ -434,7 +434,7 @@ class Pipeline {
             lsq_i = lsq_i + 1 < int(lsq_ring.size()) ? lsq_i + 1 : 0;
         }
         si.committed++;
-        if (si.flags & F_BRANCH) branch(si, pc, t, f, next_pc);
+        if (si.flags & F_BRANCH) branch(si, pc, c, f, next_pc);   // a mispredict resolves at commit
         stats.committed++;
         last_pc = int64_t(pc);
         fetch.last_fetch = f;
@@ -512,14 +512,14 @@ class Pipeline {
         for (int ahead = 1; ahead <= WASTED_LINES; ahead++) caches->l1i.access(line + ahead, false);
     }
 
-    void branch(const StaticInst &si, uint64_t pc, int64_t t, int64_t f, int64_t nxt) {
+    void branch(const StaticInst &si, uint64_t pc, int64_t c, int64_t f, int64_t nxt) {
         stats.branches++;
         bool taken = nxt >= 0 ? uint64_t(nxt) != pc + 4 : false;
         bool pred_taken = false;
         if (!bp.predict(si, pc, taken, nxt, pred_taken, stats)) {
             stats.mispredicts++;
             wasted_fetches(pc);
-            fetch.redirect(t + p.redirect, true);
+            fetch.redirect(c + p.redirect, true);
         } else if (pred_taken && taken) {
             wasted_fetches(pc);
             fetch.redirect(f + p.taken_bubble, true);
