@@ -252,9 +252,10 @@ def run_gem5_fs(cmd: list[str], m5out: Path, out_dir: Path, timeout: float | Non
                             f"{last_console_line(m5out)}") from None
     console = (m5out / "system.terminal").read_text(errors="replace") if (m5out / "system.terminal").is_file() else ""
     if proc.returncode != 0:
-        tail = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()][-3:]
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+        why = [ln for ln in lines if re.search(r"\b(panic|fatal):|^fs_sparce\.py: ", ln)] or lines[-3:]
         raise Gem5Error(f"gem5 FS run exited with {proc.returncode} (log {log}); last console line: "
-                        f"{last_console_line(m5out)}; gem5: " + " | ".join(tail))
+                        f"{last_console_line(m5out)}; gem5: " + " | ".join(why[:3]))
     m = re.search(r"axsim-fs: program exit (\d+)", console)
     if not m:
         raise Gem5Error(f"the guest did not run the program (log {log}); last console line: "
