@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     net.add_argument("--image", type=int, default=0, help="digits test image index")
     net.add_argument("--cols", type=int, default=None,
                      help="sample this many B columns per layer (default: none, every layer whole; "
-                          "the sampled estimate runs 2-8%% low in cycles, see README)")
+                          "the sampled estimate runs about 1%% low in cycles and its interval covers sampling noise only, see README)")
     net.add_argument("--samples", type=int, default=3, help="column samples per layer")
     net.add_argument("--rows", type=int, default=None,
                      help="also sample this many output channels per layer (big layers; conservative)")
