@@ -362,3 +362,56 @@ def test_real_fs_run_boots_linux_and_checks_sgemm_bit_exact(tmp_path, sparce):
     assert run["roi_cycles"] and run["roi_cycles"] > 0
     stats = (out / "stats.txt").read_text()
     assert stats.count(gb.STATS_BEGIN) == 1 and "system.minor.sparce" in stats
+
+
+def _fake_gem5(tmp_path: Path, console: str, rc: int = 0, log: str = "", stats: str | None = None) -> list[str]:
+    """A stand-in for gem5 that leaves a console, a stats.txt and an exit status in m5out."""
+    m5out = tmp_path / "m5out"
+    script = tmp_path / "fake_gem5.py"
+    script.write_text(
+        "import pathlib, sys\n"
+        f"d = pathlib.Path({str(m5out)!r}); d.mkdir(parents=True, exist_ok=True)\n"
+        f"(d / 'system.terminal').write_text({console!r})\n"
+        + (f"(d / 'stats.txt').write_text({stats!r})\n" if stats is not None else "")
+        + f"print({log!r})\nsys.exit({rc})\n")
+    return [sys.executable, str(script)]
+
+
+def test_run_gem5_fs_reports_gem5_failures_with_the_console(tmp_path):
+    cmd = _fake_gem5(tmp_path, "[    0.09] GICv3: CPU0: using LPI pending table\n", rc=-6 % 256,
+                     log="info: starting\nsrc/mem/cache/cache.cc:1223: panic: passing a Modified line\nbacktrace")
+    with pytest.raises(gb.Gem5Error) as exc:
+        gb.run_gem5_fs(cmd, tmp_path / "m5out", tmp_path)
+    msg = str(exc.value)
+    assert "last console line: [    0.09] GICv3: CPU0: using LPI pending table" in msg
+    assert "panic: passing a Modified line" in msg and "\n" not in msg
+
+
+def test_run_gem5_fs_reports_a_program_failing_in_the_guest(tmp_path):
+    cmd = _fake_gem5(tmp_path, "axsim-fs: init up\nIllegal instruction\naxsim-fs: program exit 132, 0 output bytes\n",
+                     stats=gb.STATS_BEGIN + "\nx 1\n")
+    with pytest.raises(gb.Gem5Error, match="the program failed inside the guest: exit status 132"):
+        gb.run_gem5_fs(cmd, tmp_path / "m5out", tmp_path)
+
+
+def test_run_gem5_fs_reports_a_guest_that_never_ran_the_program(tmp_path):
+    cmd = _fake_gem5(tmp_path, "axsim-fs: init up\naxsim-fs: m5 readfile gave no script\n", stats="")
+    with pytest.raises(gb.Gem5Error, match="did not run the program.*m5 readfile gave no script"):
+        gb.run_gem5_fs(cmd, tmp_path / "m5out", tmp_path)
+
+
+def test_run_gem5_fs_wall_timeout_names_the_last_console_line(tmp_path):
+    script = tmp_path / "slow.py"
+    m5out = tmp_path / "m5out"
+    m5out.mkdir()
+    (m5out / "system.terminal").write_text("[    0.5] Freeing unused kernel memory\n")
+    script.write_text("import time; time.sleep(30)\n")
+    with pytest.raises(gb.Gem5Error, match=r"stopped after 1 s \(wall clock\); last console line: \[    0.5\] Freeing"):
+        gb.run_gem5_fs([sys.executable, str(script)], m5out, tmp_path, timeout=1)
+
+
+def test_run_gem5_fs_returns_the_roi_block(tmp_path):
+    stats = gb.STATS_BEGIN + "\nsystem.minor.numCycles 5\n" + gb.STATS_BEGIN + "\nsystem.minor.numCycles 9\n"
+    cmd = _fake_gem5(tmp_path, "axsim-fs: program exit 0, 4 output bytes\n", stats=stats)
+    roi, console = gb.run_gem5_fs(cmd, tmp_path / "m5out", tmp_path)
+    assert "numCycles 5" in roi and "numCycles 9" not in roi and "program exit 0" in console
