@@ -28,6 +28,7 @@ from unicorn import arm64_const as A
 
 from gem5_configs.params import MINOR_DEFAULT
 from isa_ext.encoding import SasaEntry
+from sparce_sim.decode import uc_reg_from_id
 
 NZCV = 64
 ALL_REGS = list(range(65))          # engine register ids: X0-30, SP, V0-31, NZCV
@@ -49,16 +50,6 @@ class RedundancyReport:
         return not self.violations
 
 
-def _uc_id(rid: int) -> int:
-    if rid == NZCV:
-        return A.UC_ARM64_REG_NZCV
-    if rid == 31:
-        return A.UC_ARM64_REG_SP
-    if rid >= 32:
-        return A.UC_ARM64_REG_V0 + rid - 32
-    return {29: A.UC_ARM64_REG_X29, 30: A.UC_ARM64_REG_X30}.get(rid, A.UC_ARM64_REG_X0 + rid)
-
-
 class _Checker:
     def __init__(self, engine, entries: list[SasaEntry]) -> None:
         self.engine, self.uc = engine, engine.uc
@@ -74,7 +65,7 @@ class _Checker:
         self.scratch.mem_map(SCRATCH, 0x1000)
 
     def regs(self, ids) -> dict[int, int]:
-        return {r: self.uc.reg_read(_uc_id(r)) for r in ids}
+        return {r: self.uc.reg_read(uc_reg_from_id(r)) for r in ids}
 
     def on_code(self, uc, addr: int, size: int, _data) -> None:
         self._settle()
@@ -135,10 +126,10 @@ class _Checker:
         state = self.regs(ALL_REGS)
         state.update(self.taint)
         for r, value in state.items():
-            self.scratch.reg_write(_uc_id(r), value)
+            self.scratch.reg_write(uc_reg_from_id(r), value)
         self.scratch.mem_write(SCRATCH, bytes(self.uc.mem_read(si.pc, 4)))
         self.scratch.emu_start(SCRATCH, SCRATCH + 4)
-        return {r: self.scratch.reg_read(_uc_id(r)) for r in si.dsts}
+        return {r: self.scratch.reg_read(uc_reg_from_id(r)) for r in si.dsts}
 
     def _settle(self) -> None:
         if self.pending is None:

@@ -86,6 +86,13 @@ def uc_reg(name: str) -> int:
     return {29: A.UC_ARM64_REG_X29, 30: A.UC_ARM64_REG_X30}.get(num, A.UC_ARM64_REG_X0 + num)
 
 
+def uc_reg_from_id(rid: int) -> int:
+    """Unicorn register constant for an engine register id (X0-X30, SP, V0-V31, NZCV)."""
+    if rid == NZCV:
+        return A.UC_ARM64_REG_NZCV
+    return uc_reg("sp" if rid == 31 else (f"x{rid}" if rid < 32 else f"v{rid - 32}"))
+
+
 def reg_id(name: str) -> int | None:
     """Engine register id of a capstone register name, None for the zero registers."""
     if name in ("xzr", "wzr"):

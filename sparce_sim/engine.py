@@ -27,7 +27,7 @@ from .cache import Hierarchy
 from .decode import Decoder, DecodeError, StaticInst
 from .loader import Program
 from .pipeline import Pipeline
-from .decode import uc_reg
+from .decode import uc_reg, uc_reg_from_id
 from .snapshot import RunSnapshot, op_class_counts
 from .sparce import SasaTable, SparceStats, decide, is_sparse
 
@@ -53,10 +53,6 @@ class SimulationError(RuntimeError):
         super().__init__(f"{where}PC {pc:#x}: {cause}")
         self.pc = pc
         self.cause = cause
-
-
-def uc_reg_from_id(rid: int) -> int:
-    return uc_reg("sp" if rid == 31 else (f"x{rid}" if rid < 32 else f"v{rid - 32}"))
 
 
 @dataclass
