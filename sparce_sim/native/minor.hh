@@ -368,6 +368,7 @@ class Pipeline {
     std::vector<int64_t> lsq_ring;     // commit cycles of the last lsq_transfers memory accesses
     int lsq_i = 0;
     std::vector<int64_t> store_buffer; // completion cycles of the buffered stores' accesses
+    std::vector<int64_t> scratch;      // reused by store_commit (no allocation per store)
     int64_t store_sent = 0;
 
     void init(const PipelineParams &params, Hierarchy *h) {
@@ -487,9 +488,10 @@ class Pipeline {
         for (int k = 0; k < nlines; k++) {
             drop_done_stores(c);
             if (store_buffer.size() >= size) {
-                std::vector<int64_t> sorted(store_buffer);
-                std::sort(sorted.begin(), sorted.end());
-                c = sorted[sorted.size() - size];
+                /* wait until all but size - 1 entries have completed: the (n - size)-th smallest */
+                scratch.assign(store_buffer.begin(), store_buffer.end());
+                std::nth_element(scratch.begin(), scratch.begin() + long(scratch.size() - size), scratch.end());
+                c = scratch[scratch.size() - size];
                 drop_done_stores(c);
             }
             int64_t s = store_sent > c + 1 ? store_sent : c + 1;
