@@ -12,6 +12,7 @@ gem5 defines them. Any other attribute or keyword is an AttributeError naming cl
 from __future__ import annotations
 
 import ast
+import os
 import re
 import sys
 import types
@@ -50,6 +51,11 @@ def gem5_source_tree(env: dict[str, str]) -> Path | None:
         if (c / "src" / "python" / "m5" / "SimObject.py").is_file():
             return c
     return None
+
+
+TREE = gem5_source_tree(dict(os.environ))
+NO_TREE = ("no gem5 source tree: set GEM5_SRC to a gem5 v24.0.0.1 checkout (gem5/gem5 at b1a44b89c7), "
+           "or GEM5 to a gem5 binary built inside one")
 
 
 def _patched_python(root: Path) -> dict[str, str]:

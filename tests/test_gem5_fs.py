@@ -28,15 +28,12 @@ from sparce_jobs import gem5_backend as gb
 ROOT = Path(__file__).resolve().parents[1]
 FS_CONFIG = ROOT / "gem5_configs" / "fs_sparce.py"
 ARTEFACTS_SH = ROOT / "gem5_configs" / "fs_artefacts.sh"
-TREE = g5.gem5_source_tree(dict(os.environ))
-needs_tree = pytest.mark.skipif(
-    TREE is None, reason="no gem5 source tree: set GEM5_SRC to a gem5 v24.0.0.1 checkout (gem5/gem5 at "
-                         "b1a44b89c7), or GEM5 to a gem5 binary built inside one")
+needs_tree = pytest.mark.skipif(g5.TREE is None, reason=g5.NO_TREE)
 
 
 @pytest.fixture(scope="module")
 def decls():
-    return g5.read_declarations(TREE)
+    return g5.read_declarations(g5.TREE)
 
 
 class _Event:

@@ -10,7 +10,6 @@ Running the config in gem5 itself is tests/test_gem5_integration.py (needs GEM5)
 from __future__ import annotations
 
 import json
-import os
 import runpy
 import sys
 from pathlib import Path
@@ -22,15 +21,12 @@ from gem5_configs.params import MINOR_DEFAULT, params_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SE_CONFIG = ROOT / "gem5_configs" / "se_sparce.py"
-TREE = g5.gem5_source_tree(dict(os.environ))
-needs_tree = pytest.mark.skipif(
-    TREE is None, reason="no gem5 source tree: set GEM5_SRC to a gem5 v24.0.0.1 checkout (gem5/gem5 at "
-                         "b1a44b89c7), or GEM5 to a gem5 binary built inside one")
+needs_tree = pytest.mark.skipif(g5.TREE is None, reason=g5.NO_TREE)
 
 
 @pytest.fixture(scope="module")
 def decls():
-    return g5.read_declarations(TREE)
+    return g5.read_declarations(g5.TREE)
 
 
 def _run(monkeypatch, tmp_path, decls, argv, config_text: str | None = None):
