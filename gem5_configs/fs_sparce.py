@@ -27,7 +27,6 @@ within --roi-limit-s) ends with exit status 3 and a one-line error naming the la
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -41,8 +40,8 @@ from m5.objects import (  # noqa: E402
     MemCtrl, Root, SimpleMemory, SrcClockDomain, SystemXBar, Terminal, VExpress_GEM5_V2, VncServer, VoltageDomain,
 )
 
-from gem5_configs.params import MINOR_DEFAULT, SystemParams, params_from_dict  # noqa: E402
-from gem5_configs.se_sparce import cycles_to_ns, make_cache, make_cpu  # noqa: E402
+from gem5_configs.params import SystemParams  # noqa: E402
+from gem5_configs.se_sparce import cycles_to_ns, load_params, make_cache, make_cpu  # noqa: E402
 
 MEM_SIZE = "512MiB"
 DRAM_BASE = 0x80000000          # VExpress_GEM5_V2's first DRAM region (RealView.py _mem_regions)
@@ -76,13 +75,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--boot-cpu", choices=("atomic", "minor"), default="atomic",
                     help="minor: boot on the Minor core too (no switch; slow)")
     return ap.parse_args(argv)
-
-
-def load_params(path: str | None) -> SystemParams:
-    if path is None:
-        return MINOR_DEFAULT
-    with open(path) as f:
-        return params_from_dict(json.load(f))
 
 
 def check_files(args: argparse.Namespace) -> str | None:
