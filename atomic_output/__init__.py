@@ -67,15 +67,7 @@ def write_with(path: PathLike, writer: Callable[[Path], Any], *, mode: int = FIL
 
 def write_bytes(path: PathLike, data: bytes, *, mode: int = FILE_MODE) -> Path:
     """Write `data` to `path` atomically. Returns `path`."""
-    path = Path(path)
-    tmp = _temp_for(path)
-    try:
-        tmp.write_bytes(data)
-        _commit(tmp, path, mode)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_with(path, lambda tmp: tmp.write_bytes(data), mode=mode)
 
 
 def write_text(path: PathLike, text: str, *, mode: int = FILE_MODE) -> Path:
