@@ -5,15 +5,18 @@ its fetch, issue, completion and commit cycles from recurrences:
 
 - Fetch (Fetch1/Fetch2): line based through the L1I; `decode_width` instructions per cycle; a new
   line costs only its miss penalty (Fetch1 runs a line ahead). A taken branch predicted in Fetch2
-  redirects Fetch1: a bubble of the backward delay plus an L1I access. A mispredict is resolved in
-  Execute and refetches after `branch_delay` plus an L1I access.
+  redirects Fetch1: `params.taken_bubble()` (backward delay, L1I, forward delay). A mispredict is
+  known at the branch's commit (Minor executes there) and refetches after
+  `params.mispredict_redirect()`.
 - Issue (Execute): in order, at most `issue_limit` per cycle, after the front-end depth
-  (Fetch1->Fetch2->Decode->Execute delays), when the scoreboard says every source is ready, and
-  when the functional unit accepts it (the FU pool): `int_alu_units` pipelined IntAlu units,
-  `mem_issue_limit` memory ops per cycle, one pipelined FloatSimd, IntMult and Misc unit each, an
-  unpipelined IntDiv.
+  (Fetch1->Fetch2->Decode->Execute delays), when Minor's scoreboard allows it (each source's
+  return cycle, its writer's issue + FU latency, at most `src_rel_*` cycles ahead:
+  srcRegsRelativeLats), and when the functional unit accepts it (the FU pool): `int_alu_units`
+  pipelined IntAlu units, `mem_issue_limit` memory ops per cycle, one pipelined FloatSimd, IntMult
+  and Misc unit each, an unpipelined IntDiv.
 - Latencies are MinorDefaultFUPool's: IntAlu 3, IntMult 3, IntDiv 9, FloatSimd 6, Mem 1 + 2 assumed,
-  Misc 1; a load's result is ready after the L1D latency, or later by its L2/DRAM miss penalty.
+  Misc 1. Results are written at commit (`ready`, which the SpRF reads); a load completes when its
+  data is back (memory below) plus `load_commit_extra`.
 - Commit: in order, `commit_limit` per cycle; an instruction cannot issue before the instruction
   `execute_input_buffer` places older has committed (the bounded in-flight window).
 
@@ -174,8 +177,8 @@ class Pipeline:
             # ---- execute
             done = t + si.latency
             if is_mem:
-                # the Mem FU hands the access to the LSQ; it enters the transfers queue when the
-                # access `lsq_transfers` places older has committed
+                # the Mem FU hands the access to the LSQ, which sends it at its next step; it enters
+                # the transfers queue once the access `lsq_transfers` places older has committed
                 sent = max(t + p.lat_mem + 1, lsq_ring[lsq_i])
                 for s in si.srcs:         # sent once its sources' writers have executed (committed)
                     if ready[s] + 1 > sent:
