@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from elftools.elf.elffile import ELFFile
 
 from isa_ext.encoding import ENTRY_BYTES, decode_table
 from kernels.build import KERNELS, build
@@ -56,26 +55,16 @@ def table_pcs(elf: Path) -> list[int]:
 
 def table_entries(elf: Path) -> list:
     """Every SASA table row in the ELF (isa_ext.encoding.SasaEntry), in table then row order."""
+    from sparce_sim.loader import load_elf
+    program = load_elf(elf)
+    tables = sorted((name, s.addr) for name, s in program.symbols.items()
+                    if name.startswith("sasa_table_") and not name.endswith("_entries"))
     entries = []
-    with open(elf, "rb") as fh:
-        f = ELFFile(fh)
-        symtab = f.get_section_by_name(".symtab")
-        tables = sorted((s.name, s["st_value"]) for s in symtab.iter_symbols() if s.name.startswith("sasa_table_")
-                        and not s.name.endswith("_entries"))
-        counts = {s.name[:-len("_entries")]: s["st_value"] for s in symtab.iter_symbols()
-                  if s.name.startswith("sasa_table_") and s.name.endswith("_entries")}
-        for name, addr in tables:
-            raw = _read(f, addr, counts.get(name, 0) * ENTRY_BYTES)
-            entries += decode_table(raw) if raw else []
+    for name, addr in tables:
+        count = program.absolutes.get(f"{name}_entries", 0)
+        raw = program.read(addr, count * ENTRY_BYTES) if count else b""
+        entries += decode_table(raw) if raw else []
     return entries
-
-
-def _read(f: ELFFile, addr: int, size: int) -> bytes:
-    for seg in f.iter_segments():
-        if seg["p_type"] == "PT_LOAD" and seg["p_vaddr"] <= addr < seg["p_vaddr"] + seg["p_filesz"]:
-            off = addr - seg["p_vaddr"]
-            return seg.data()[off:off + size]
-    return b""
 
 
 def verify(kernel: str, compiled: Path, listing: dict, dims: dict[str, int],

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from atomic_output import copy_file
+from atomic_output import copy_file, write_bytes
 from gem5_configs.params import SystemParams
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,35 +75,26 @@ def find_gem5(explicit: str | Path | None = None, env: dict | None = None) -> Pa
 def bake_elf(elf: Path, inputs: dict[str, np.ndarray], out: Path, dump_output: bool = True) -> Path:
     """Copy `elf` to `out` with each input array written at its symbol (file-backed bytes of a
     PT_LOAD segment) and `dump_output` set to 1. ValueError when a symbol has no file bytes."""
-    from elftools.elf.elffile import ELFFile
-
     from sparce_sim.loader import load_elf
 
     program = load_elf(elf)
     data = bytearray(elf.read_bytes())
-    with elf.open("rb") as fh:
-        segments = [(s["p_vaddr"], s["p_offset"], s["p_filesz"]) for s in ELFFile(fh).iter_segments()
-                    if s["p_type"] == "PT_LOAD"]
 
     def put(name: str, payload: bytes) -> None:
         sym = program.symbol(name)
         if len(payload) > sym.size:
             raise ValueError(f"{elf}: input {name} has {len(payload)} bytes, the symbol {sym.size}")
-        for vaddr, offset, filesz in segments:
-            if vaddr <= sym.addr and sym.addr + len(payload) <= vaddr + filesz:
-                start = offset + sym.addr - vaddr
-                data[start:start + len(payload)] = payload
-                return
-        raise ValueError(f"{elf}: symbol {name} at {sym.addr:#x} has no file-backed bytes (.bss?); "
-                         "gem5 SE mode cannot receive it")
+        start = program.file_offset(sym.addr, len(payload))
+        if start is None:
+            raise ValueError(f"{elf}: symbol {name} at {sym.addr:#x} has no file-backed bytes (.bss?); "
+                             "gem5 SE mode cannot receive it")
+        data[start:start + len(payload)] = payload
 
     for name, array in inputs.items():
         put(name, np.ascontiguousarray(array).tobytes())
     if dump_output:
         put("dump_output", (1).to_bytes(8, "little"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(bytes(data))
-    out.chmod(0o755)
+    write_bytes(out, bytes(data), mode=0o755)
     return out
 
 

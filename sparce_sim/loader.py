@@ -7,7 +7,7 @@ assembly gave none.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from elftools.common.exceptions import ELFError
@@ -22,8 +22,9 @@ class LoadError(ValueError):
 class Segment:
     vaddr: int
     memsz: int
-    data: bytes
+    data: bytes     # the file-backed bytes (p_filesz of them)
     flags: int      # PF_X = 1, PF_W = 2, PF_R = 4
+    offset: int = 0  # where `data` starts in the file
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Program:
     phdr: int = 0            # address of the program headers in memory (AT_PHDR), 0 if not loaded
     phent: int = 56
     phnum: int = 0
+    absolutes: dict[str, int] = field(default_factory=dict)   # SHN_ABS symbols (e.g. table sizes)
 
     def symbol(self, name: str) -> Symbol:
         if name not in self.symbols:
@@ -50,6 +52,20 @@ class Program:
 
     def text_ranges(self) -> list[tuple[int, bytes]]:
         return [(s.vaddr, s.data) for s in self.segments if s.flags & 1]
+
+    def file_offset(self, addr: int, size: int) -> int | None:
+        """Offset in the file of the file-backed bytes [addr, addr + size); None if not file-backed."""
+        for s in self.segments:
+            if s.vaddr <= addr and addr + size <= s.vaddr + len(s.data):
+                return s.offset + addr - s.vaddr
+        return None
+
+    def read(self, addr: int, size: int) -> bytes:
+        """The file-backed bytes [addr, addr + size) (b"" when they are not all in the file)."""
+        for s in self.segments:
+            if s.vaddr <= addr and addr + size <= s.vaddr + len(s.data):
+                return s.data[addr - s.vaddr:addr - s.vaddr + size]
+        return b""
 
 
 def load_elf(path: str | Path) -> Program:
@@ -60,9 +76,10 @@ def load_elf(path: str | Path) -> Program:
         with path.open("rb") as fh:
             elf = ELFFile(fh)
             _check_header(path, elf)
-            segments = [Segment(seg["p_vaddr"], seg["p_memsz"], seg.data(), seg["p_flags"])
+            segments = [Segment(seg["p_vaddr"], seg["p_memsz"], seg.data(), seg["p_flags"], seg["p_offset"])
                         for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD"]
             symbols = _symbols(elf)
+            absolutes = _absolutes(elf)
             entry = elf.header["e_entry"]
             phdr = _phdr_address(elf)
             phent, phnum = elf.header["e_phentsize"], elf.header["e_phnum"]
@@ -74,7 +91,7 @@ def load_elf(path: str | Path) -> Program:
         raise LoadError(f"{path}: corrupt ELF ({exc})") from None
     if not segments:
         raise LoadError(f"{path}: no loadable segments")
-    return Program(path, entry, segments, symbols, phdr, phent, phnum)
+    return Program(path, entry, segments, symbols, phdr, phent, phnum, absolutes)
 
 
 def _phdr_address(elf: ELFFile) -> int:
@@ -99,6 +116,14 @@ def _check_header(path: Path, elf: ELFFile) -> None:
                         "link with -static -no-pie")
     if any(seg["p_type"] == "PT_INTERP" for seg in elf.iter_segments()):
         raise LoadError(f"{path}: dynamically linked; link with -static")
+
+
+def _absolutes(elf: ELFFile) -> dict[str, int]:
+    symtab = elf.get_section_by_name(".symtab")
+    if symtab is None:
+        return {}
+    return {s.name: s["st_value"] for s in symtab.iter_symbols() if s.name and s["st_shndx"] == "SHN_ABS"
+            and s["st_info"]["type"] != "STT_FILE"}
 
 
 def _symbols(elf: ELFFile) -> dict[str, Symbol]:
