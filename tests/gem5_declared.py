@@ -218,12 +218,8 @@ def _is_child(value) -> bool:
 def check_value(decls: dict[str, Decl], owner: str, name: str, typ: tuple[str, bool], value) -> None:
     """Raise TypeError when value does not fit gem5's parameter type typ = (T, is_vector)."""
     t, vector = typ
-    values = value if vector and isinstance(value, list) else [value]
-    if vector and not isinstance(value, list):
-        values = [value]
-    for v in values:
-        ok = _fits(decls, t, v)
-        if not ok:
+    for v in value if vector and isinstance(value, list) else [value]:
+        if not _fits(decls, t, v):
             raise TypeError(f"{owner}.{name} is Param.{t}; {v!r} does not fit")
 
 
