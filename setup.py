@@ -12,7 +12,7 @@ NATIVE = Extension(
     "sparce_sim._native",
     sources=["sparce_sim/native/core.cc"],
     depends=["sparce_sim/native/minor.hh", "sparce_sim/native/psru.hh"],
-    extra_compile_args=["-std=c++17", "-O3"],
+    extra_compile_args=["-std=c++17", "-O3", "-fvisibility=hidden", "-fno-semantic-interposition"],
     language="c++",
 )
 

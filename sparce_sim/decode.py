@@ -113,6 +113,18 @@ def reg_id(name: str) -> int | None:
     return None
 
 
+# Decoding is a pure function of (the latencies, pc, word) and a StaticInst is frozen, so every
+# Decoder of the process shares one memo: a sweep decodes each static instruction once, not once
+# per engine (hundreds of engines run the same ELF).
+_MEMO: dict[tuple, StaticInst] = {}
+_MEMO_LIMIT = 1 << 20
+
+
+def _latency_key(params) -> tuple[int, ...]:
+    return (params.lat_int_alu, params.lat_int_mult, params.lat_int_div, params.lat_float_simd,
+            params.lat_mem, params.lat_mem_extra_assumed, params.lat_misc)
+
+
 class Decoder:
     """Decodes and caches StaticInsts for words read from guest memory."""
 
@@ -120,12 +132,23 @@ class Decoder:
         self._md = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
         self._md.detail = True
         self._params = params
+        self._key = _latency_key(params)
         self._cache: dict[int, StaticInst] = {}
 
     def decode(self, pc: int, word: bytes) -> StaticInst:
         inst = self._cache.get(pc)
         if inst is None:
-            inst = self._cache[pc] = self._decode(pc, word)
+            inst = self._cache[pc] = self._shared(pc, bytes(word))
+        return inst
+
+    def _shared(self, pc: int, word: bytes) -> StaticInst:
+        key = (self._key, pc, word)
+        inst = _MEMO.get(key)
+        if inst is None:
+            inst = self._decode(pc, word)
+            if len(_MEMO) >= _MEMO_LIMIT:
+                _MEMO.clear()
+            _MEMO[key] = inst
         return inst
 
     def _decode(self, pc: int, word: bytes) -> StaticInst:

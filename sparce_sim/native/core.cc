@@ -75,6 +75,9 @@ struct Core {
     std::vector<StaticInst> *text;
     std::unordered_map<uint64_t, StaticInst> *other;
     std::vector<Region *> *region_at;  // per text PC: the current table's region starting there
+    StaticInst *text_base;             // text->data() and region_at->data(), sized text_n
+    Region **region_base;
+    uint64_t text_n;
     /* timing */
     Hierarchy *caches;
     Pipeline *pipe;
@@ -92,15 +95,16 @@ struct Core {
     uint64_t stop_pc;
     uint32_t stop_intno;
     std::string *stop_msg;
-    uint64_t check_countdown;
+    uint64_t next_check;               // committed count of the next limit/signal check
     std::vector<Profile> *profile;
 };
 
 /* ---- static instructions */
 
 static StaticInst *slot(Core *c, uint64_t pc) {
-    if (pc >= c->text_lo && pc < c->text_hi)
-        return &(*c->text)[(pc - c->text_lo) >> 2];
+    const uint64_t i = (pc - c->text_lo) >> 2;    // wraps to a huge index below text_lo
+    if (i < c->text_n)
+        return &c->text_base[i];
     return &(*c->other)[pc];
 }
 
@@ -190,7 +194,7 @@ static StaticInst *decode(Core *c, uint64_t pc) {
 
 /* ---- timing */
 
-static void time_pending(Core *c, int64_t next_pc) {
+__attribute__((always_inline)) static inline void time_pending(Core *c, int64_t next_pc) {
     StaticInst *si = c->pending;
     if (!si)
         return;
@@ -199,6 +203,8 @@ static void time_pending(Core *c, int64_t next_pc) {
     c->pipe->time(*si, c->pending_pc, c->pending_addr, c->pending_prefetch, next_pc);
     if (c->psru->loaded())
         c->psru->counters.lookups++;
+    if (c->profile->empty())
+        return;
     for (Profile &p : *c->profile) {
         if (c->pending_pc >= p.lo && c->pending_pc < p.hi) {
             p.cycles += uint64_t(c->pipe->commit_t() - before);
@@ -234,8 +240,9 @@ static bool operand_sparse(Core *c, const SpRFOperand &o) {
 
 /* The current table's region starting at pc, or null. */
 static Region *region_at(Core *c, uint64_t pc) {
-    if (pc >= c->text_lo && pc < c->text_hi)
-        return (*c->region_at)[(pc - c->text_lo) >> 2];
+    const uint64_t i = (pc - c->text_lo) >> 2;
+    if (i < c->text_n)
+        return c->region_base[i];
     auto &regions = c->psru->regions();
     auto it = regions.find(pc);
     return it == regions.end() ? nullptr : &it->second;
@@ -299,24 +306,37 @@ static uint64_t effective_address(Core *c, const StaticInst &si) {
 
 /* ---- hooks */
 
+/* Every CHECK_EVERY committed instructions and at the instruction limit: stop for the limit or
+ * for a pending signal (Ctrl-C). Returns false when emulation stops. */
+constexpr uint64_t CHECK_EVERY = 1 << 20;
+
+static void schedule_check(Core *c) {
+    uint64_t next = c->pipe->stats.committed + CHECK_EVERY;
+    c->next_check = c->max_insts < UINT64_MAX && c->max_insts + 1 < next ? c->max_insts + 1 : next;
+}
+
+static bool periodic_check(Core *c, uint64_t pc) {
+    if (c->pipe->stats.committed > c->max_insts) {
+        halt(c, STOP_LIMIT, pc, "");
+        return false;
+    }
+    schedule_check(c);
+    if (PyErr_CheckSignals() < 0) {
+        PyErr_Clear();
+        halt(c, STOP_INTERRUPT, pc, "");
+        return false;
+    }
+    return true;
+}
+
 static void hook_code(uc_engine *, uint64_t pc, uint32_t, void *user) {
     Core *c = static_cast<Core *>(user);
     if (c->stop != STOP_NONE)
         return;
     if (c->pending) {
         time_pending(c, int64_t(pc));
-        if (c->pipe->stats.committed > c->max_insts) {
-            halt(c, STOP_LIMIT, pc, "");
+        if (c->pipe->stats.committed >= c->next_check && !periodic_check(c, pc))
             return;
-        }
-    }
-    if (--c->check_countdown == 0) {
-        c->check_countdown = 1 << 20;
-        if (PyErr_CheckSignals() < 0) {
-            PyErr_Clear();
-            halt(c, STOP_INTERRUPT, pc, "");
-            return;
-        }
     }
     const bool landed = c->skip_landing == int64_t(pc);
     c->skip_landing = -1;
@@ -415,7 +435,6 @@ static PyObject *Core_new(PyTypeObject *type, PyObject *, PyObject *) {
     c->profile = new std::vector<Profile>();
     c->skip_landing = -1;
     c->max_insts = UINT64_MAX;
-    c->check_countdown = 1 << 20;
     return reinterpret_cast<PyObject *>(c);
 }
 
@@ -494,6 +513,9 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     c->text_hi = uint64_t(hi);
     c->text->assign((c->text_hi - c->text_lo) / 4, StaticInst());
     c->region_at->assign(c->text->size(), nullptr);
+    c->text_base = c->text->data();
+    c->region_base = c->region_at->data();
+    c->text_n = c->text->size();
     /* caches */
     long long l1i_kb, l1i_assoc, l1d_kb, l1d_assoc, l2_kb, l2_assoc, line, l2_lat, dram, l1d_lat,
         l2_path, mem_path, mem_limit;
@@ -544,6 +566,7 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     c->pipe->init(pp, c->caches);
     if (!get_int(cfg, "max_insts", v)) return -1;
     c->max_insts = v > 0 ? uint64_t(v) : UINT64_MAX;
+    schedule_check(c);
     if (!get_int(cfg, "sparce_on", v)) return -1;
     c->sparce_on = v != 0;
     Py_INCREF(cb);

@@ -124,7 +124,7 @@ class Cache {
  * MSHR hits waiting for the fill, at most mem_limit data accesses in flight. */
 class Hierarchy {
   public:
-    static constexpr int INFLIGHT_RING = 8;
+    static constexpr int INFLIGHT_RING = 8;          // a power of two
     Cache l1i, l1d, l2;
     int l1d_latency = 3, l2_latency = 12, dram_latency = 100, l2_path = 0, mem_path = 0, mem_limit = 2;
     unsigned line_shift = 6;
@@ -138,6 +138,7 @@ class Hierarchy {
 
     /* the earliest cycle >= t at which fewer than mem_limit data accesses are in flight */
     int64_t mem_slot(int64_t t) const {
+        if (t >= latest_done) return t;        // nothing in flight at t or later
         for (;;) {
             int active = 0;
             int64_t first_done = INT64_MAX;
@@ -199,10 +200,13 @@ class Hierarchy {
     }
 
   private:
+    int64_t latest_done = 0;            // the largest done_at[] ever recorded
+
     void sent(int64_t t, int64_t done) {
         sent_at[inflight_i] = t;
         done_at[inflight_i] = done;
-        inflight_i = (inflight_i + 1) % INFLIGHT_RING;
+        if (done > latest_done) latest_done = done;
+        inflight_i = (inflight_i + 1) & (INFLIGHT_RING - 1);
     }
 };
 
@@ -387,6 +391,7 @@ class Pipeline {
 
     /* Time one executed instruction: addr is a load/store's effective address, prefetch_line the
      * line of an executed prfm (-1 when none), next_pc the PC executed after it (-1 unknown). */
+    __attribute__((always_inline)) inline
     void time(StaticInst &si, uint64_t pc, uint64_t addr, int64_t prefetch_line, int64_t next_pc) {
         int64_t f = fetch.next(pc, *caches, p);
         const bool is_mem = si.mem_bytes || (si.flags & F_PREFETCH);
@@ -448,13 +453,16 @@ class Pipeline {
         int slots = fetch.slots;
         const int window = int(fetch.ring.size());
         unsigned count = 0;
+        int k = fetch.ring_i;                  // ring index of instruction j (j < window)
         for (unsigned j = 0; j < n; j++) {
             if (slots >= p.decode_width) { t++; slots = 0; }
             if (int(j) < window) {
-                int64_t back = fetch.ring[(fetch.ring_i + j) % window] - p.depth;
+                int64_t back = fetch.ring[k] - p.depth;
                 if (t < back) { t = back; slots = 0; }
+                k = k + 1 < window ? k + 1 : 0;
             }
-            if (t < settle) count++;
+            if (t >= settle) return count;     // t never falls: no later one is before settle
+            count++;
             slots++;
         }
         return count;
