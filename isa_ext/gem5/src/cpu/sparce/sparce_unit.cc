@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "arch/arm/regs/int.hh"
+#include "arch/arm/regs/misc.hh"
 #include "arch/arm/regs/vec.hh"
 #include "base/logging.hh"
 #include "base/trace.hh"
@@ -173,6 +174,12 @@ SparceUnit::fetched(ThreadContext *tc, const StaticInstPtr &inst,
     noteDests(tc, inst, seq);
     if (!_enabled)
         return false;
+    if (psru.table.loaded() && addressSpace(tc) != tableOwner) {
+        /* another process (or the kernel on its behalf with another
+         * TTBR0): the table is not its own */
+        stats.otherSpaceFetches++;
+        return false;
+    }
     FetchAction act = psru.onFetch(pc.instAddr(), seq, predicted_taken);
     if (!act.redirect)
         return false;
@@ -190,6 +197,12 @@ SparceUnit::fetched(ThreadContext *tc, const StaticInstPtr &inst,
     target.reset(pc.clone());
     target->set(act.target);
     return true;
+}
+
+RegVal
+SparceUnit::addressSpace(ThreadContext *tc)
+{
+    return tc->readMiscRegNoEffect(ArmISA::MISCREG_TTBR0_EL1);
 }
 
 void
@@ -267,6 +280,7 @@ SparceUnit::sasaLoad(ThreadContext *tc, Addr pc, Addr table_addr,
     if (!psru.loadTable(raw.data(), size, sasaEntries, sprfEntries, err))
         fatal("SASA-LD at %#x: %s", pc, err);
     loadSpRFFromArchState(tc);
+    tableOwner = addressSpace(tc);
     psru.counters.sasaLoads++;
     DPRINTF(Sparce, "SASA-LD at %#x loaded %d entries from %#x\n", pc, size,
             table_addr);
@@ -327,7 +341,10 @@ SparceUnit::SparceStats::SparceStats(SparceUnit *unit)
                "after a region instruction issued (gem5 only)"),
       ADD_STAT(fetchRedirects, statistics::units::Count::get(),
                "definite skips that needed a Fetch1 redirect (region end "
-               "beyond the next line; gem5 only)")
+               "beyond the next line; gem5 only)"),
+      ADD_STAT(otherSpaceFetches, statistics::units::Count::get(),
+               "instructions fetched while the SASA table belonged to another "
+               "address space (TTBR0_EL1): no PSRU lookup (full system)")
 {
 }
 

@@ -101,6 +101,14 @@ class SparceUnit : public SimObject
     unsigned lineBytes = 64;
 
     Psru psru;
+    /** The address space whose SASA-LD loaded the table: TTBR0_EL1 (the
+     *  user page-table base and, in Linux, the ASID).  The table is keyed
+     *  by PC, so in full system it must not serve another process (one
+     *  that runs after the program exits, or between its time slices):
+     *  fetches from another TTBR0 make no PSRU lookup.  In SE mode the
+     *  register never changes. */
+    RegVal tableOwner = 0;
+    static RegVal addressSpace(ThreadContext *tc);
     /** counters at the last statistics reset */
     Counters base;
 
@@ -124,6 +132,7 @@ class SparceUnit : public SimObject
         statistics::Scalar squashedInsts;
         statistics::Scalar skippableTooLate;
         statistics::Scalar fetchRedirects;
+        statistics::Scalar otherSpaceFetches;
     } stats;
 };
 
