@@ -78,13 +78,17 @@ class InputAnalyzer:
 
 
 def input_diff_keep(frames: np.ndarray, thres: float) -> np.ndarray:
-    """Frames kept by InputDiff (compared with the last kept frame)."""
-    kept = [0]
-    last = frames[0]
-    for t in range(1, len(frames)):
-        if np.abs(frames[t] - last).mean() >= thres:
-            kept.append(t)
-            last = frames[t]
+    """Frames kept by InputDiff (mean absolute difference from the last kept frame >= thres).
+
+    One vectorised comparison of all later frames against the last kept one finds the next kept frame,
+    so the numpy calls scale with the frames kept, not with all frames."""
+    kept, t, limit = [0], 0, thres * frames.shape[1]
+    while t + 1 < len(frames):
+        far = np.flatnonzero(np.abs(frames[t + 1:] - frames[t]).sum(axis=1) >= limit)
+        if not len(far):
+            break
+        t += 1 + int(far[0])
+        kept.append(t)
     return frames[kept]
 
 
