@@ -74,6 +74,9 @@ class StaticInst:
     target: int = -1         # direct branch target, -1 if indirect or not a branch
     is_syscall: bool = False
     sasa_ld: tuple[int, int] | None = None   # (rn, size) for SASA-LD
+    # a pre/post-indexed load/store updates its base in a separate IntAlu micro-op in gem5
+    # (MicroAddXiUop): the base register it writes, -1 none
+    wb_base: int = -1
 
 
 def uc_reg(name: str) -> int:
@@ -177,6 +180,7 @@ class Decoder:
                       latency=latency, srcs=srcs, dsts=dsts)
         if mem_op is not None:
             fields.update(_memory_fields(insn, mn, regs, mem_op))
+            fields.update(_micro_ops(insn, mn, mem_op, post_index))
         elif _is_literal_load(insn, mn):
             fields.update(_literal_fields(insn, mn, regs), latency=p.lat_mem + p.lat_mem_extra_assumed)
         fields.update(_branch_fields(insn, mn))
@@ -303,6 +307,14 @@ def _memory_fields(insn, mn: str, regs: list[str], mem_op) -> dict:
     return dict(mem_bytes=nbytes, is_load=not store, is_store=store, addr_base=base,
                 addr_index=-1 if index is None else index, addr_ext=mem_op.ext,
                 addr_shift=mem_op.shift.value if mem_op.shift.type else 0, addr_disp=mem_op.mem.disp)
+
+
+def _micro_ops(insn, mn: str, mem_op, post_index: bool) -> dict:
+    """gem5 splits a pre/post-indexed load/store into the access and a MicroAddXiUop that
+    updates the base (src/arch/arm/insts/macromem.cc, isa/insts/ldr64.isa): StaticInst.wb_base."""
+    if mn == "prfm" or not (insn.writeback or post_index):
+        return {}
+    return {"wb_base": reg_id(insn.reg_name(mem_op.mem.base))}
 
 
 _LITERAL_LOADS = {"ldr": None, "ldrsw": 4}

@@ -61,7 +61,7 @@ def _record(si: StaticInst) -> tuple:
     flags = sum(bit for name, bit in _FLAG_BITS if getattr(si, name))
     return (si.fu, si.latency, si.srcs, si.dsts, si.mem_bytes, flags,
             si.prefetch_base if si.is_prefetch else -1, si.prefetch_disp, si.target,
-            si.addr_base, si.addr_index, si.addr_ext, si.addr_shift, si.addr_disp)
+            si.addr_base, si.addr_index, si.addr_ext, si.addr_shift, si.addr_disp, si.wb_base)
 
 
 def _operand(rid: int, ucr: int, o) -> tuple:
@@ -145,7 +145,7 @@ class NativeEngine:
                 "lat_mem": p.lat_mem, "load_commit_extra": p.load_commit_extra,
                 "lsq_transfers": p.lsq_transfers, "store_buffer": p.store_buffer,
                 "src_rel_int": p.src_rel_int, "src_rel_float": p.src_rel_float,
-                "src_rel_mem": p.src_rel_mem}
+                "src_rel_mem": p.src_rel_mem, "lat_int_alu": p.lat_int_alu}
 
     # ---- memory and symbols
     def write_symbol(self, name: str, array: np.ndarray) -> None:

@@ -31,7 +31,12 @@ its fetch, issue, completion and commit cycles from recurrences:
 
 Departures from Minor (stated so results can be cross-checked against gem5):
 - no separate Fetch2/Decode input buffers; their capacity is folded into the in-flight window;
-- micro-ops share their instruction's issue and commit slot (gem5 issues each separately);
+- of gem5's AArch64 micro-ops, only the base update of a pre/post-indexed access (MicroAddXiUop) is
+  an op of its own (a decode slot, a window entry, IntAlu issue and latency, a commit slot); the
+  NEON marshal micro-ops (ld1-4 de-interleave/unpack, st1-4 interleave: SimdAdd on the FloatSimd
+  unit) and the second half of a Q-register store share their instruction's slots. Modelled as
+  ops they made sgemm 11% and matmul 15% slower than gem5 (notes/issue16.md, session 5): the
+  model's window counts instructions where Minor's input buffers hold bundles of micro-ops;
 - loads do not search the store buffer (no forwarding, no ordering stall);
 - the branch predictor is bimodal (`bp_entries` 2-bit counters indexed by PC), direct branches'
   targets are known at decode, indirect ones need a hit in a direct-mapped `btb_entries` BTB, and
@@ -200,7 +205,8 @@ class Pipeline:
                 done = max(done, sent)
                 self.mem_fu_free = sent - p.lat_mem - 1
             for d in si.dsts:
-                ret[d] = t + si.latency
+                if d != si.wb_base:
+                    ret[d] = t + si.latency
             # ---- commit
             if done > commit_t:
                 commit_t, commit_slots = done, 1
@@ -214,12 +220,18 @@ class Pipeline:
                 if c > commit_t:
                     commit_t, commit_slots = c, 1
             for d in si.dsts:
-                ready[d] = commit_t       # Minor executes and writes back at commit
+                if d != si.wb_base:
+                    ready[d] = commit_t   # Minor executes and writes back at commit
             ring[ring_i] = commit_t
             if is_mem:
                 lsq_ring[lsq_i] = commit_t
                 lsq_i = lsq_i + 1 if lsq_i + 1 < len(lsq_ring) else 0
             ring_i = ring_i + 1 if ring_i + 1 < window else 0
+            if si.wb_base >= 0:
+                self._save(fetch_t, fetch_slots, issue_t, issue_slots, commit_t, commit_slots, ring_i)
+                self._writeback_uop(si.wb_base)
+                fetch_t, fetch_slots, issue_t, issue_slots = self.fetch_t, self.fetch_slots, self.issue_t, self.issue_slots
+                commit_t, commit_slots, ring_i = self.commit_t, self.commit_slots, self.ring_i
             by_pc[si.pc] = by_pc.get(si.pc, 0) + 1
             # ---- control flow
             if si.is_branch:
@@ -234,6 +246,55 @@ class Pipeline:
             self.last_pc = insts[stop - 1].pc
             self.last_fetch = f
         return mem_i
+
+    # ---- gem5's writeback micro-op of a pre/post-indexed load/store (StaticInst.wb_base)
+    def _save(self, fetch_t: int, fetch_slots: int, issue_t: int, issue_slots: int, commit_t: int,
+              commit_slots: int, ring_i: int) -> None:
+        self.fetch_t, self.fetch_slots, self.issue_t, self.issue_slots = fetch_t, fetch_slots, issue_t, issue_slots
+        self.commit_t, self.commit_slots, self.ring_i = commit_t, commit_slots, ring_i
+
+    def _uop(self, fu: int, latency: int, earliest: int) -> tuple[int, int]:
+        """One micro-op after the previous one, in the same line: a decode slot, the in-flight
+        window, in-order issue (not before `earliest`) on `fu`, in-order commit. Returns its
+        (issue, commit) cycles."""
+        if self.fetch_slots >= self.p.decode_width:
+            self.fetch_t, self.fetch_slots = self.fetch_t + 1, 0
+        back = self.ring[self.ring_i] - self.depth
+        if self.fetch_t < back:
+            self.fetch_t, self.fetch_slots = back, 0
+        self.fetch_slots += 1
+        t = max(self.fetch_t + self.depth, self.issue_t, earliest)
+        if t == self.fu_last[fu] and self.fu_count[fu] >= self.fu_units[fu]:
+            t += 1
+        if t == self.issue_t:
+            if self.issue_slots >= self.p.issue_limit:
+                t, self.issue_slots = t + 1, 1
+            else:
+                self.issue_slots += 1
+        else:
+            self.issue_slots = 1
+        self.issue_t = t
+        if self.fu_last[fu] == t:
+            self.fu_count[fu] += 1
+        else:
+            self.fu_last[fu], self.fu_count[fu] = t, 1
+        done = t + latency
+        if done > self.commit_t:
+            self.commit_t, self.commit_slots = done, 1
+        elif self.commit_slots >= self.p.commit_limit:
+            self.commit_t, self.commit_slots = self.commit_t + 1, 1
+        else:
+            self.commit_slots += 1
+        self.ring[self.ring_i] = self.commit_t
+        self.ring_i = self.ring_i + 1 if self.ring_i + 1 < self.window else 0
+        return t, self.commit_t
+
+    def _writeback_uop(self, base: int) -> None:
+        """gem5's MicroAddXiUop after a pre/post-indexed access: an IntAlu micro-op that reads the
+        old base and writes the new one."""
+        lat = self.p.lat_int_alu
+        t, c = self._uop(FU_INT, lat, self.ret[base] - self.src_rel[FU_INT])
+        self.ret[base], self.ready[base] = t + lat, c
 
     def _data_lines(self, si: StaticInst, mem: list, mem_i: int, shift: int) -> tuple[int, list[int]]:
         """Consume the hook records of one load/store; return (new index, the lines of its

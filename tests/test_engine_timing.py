@@ -70,3 +70,22 @@ def test_a_miss_costs_the_calibrated_path_and_only_two_accesses_fly():
         body = pre + "".join(f"    ldr w{1 + i}, [x0, #{64 * i}]\n" for i in range(n))
         return simulate(build_snippet(body, data="    .zero 4096")).stats["system.cpu.numCycles"]
     assert abs((cycles(8) - cycles(4)) - 2 * miss) <= 4 * 2     # two more pairs, a few cycles of issue each
+
+
+
+def test_pre_and_post_indexed_accesses_carry_gem5s_writeback_micro_op(tmp_path):
+    """gem5 splits a pre/post-indexed load/store into the access and a MicroAddXiUop on the base;
+    the offset form and prfm have none (decode.py StaticInst.wb_base). The words come from GNU as."""
+    import subprocess
+    from sparce_sim.decode import Decoder
+    expect = {"ldr x0, [x1], #8": 1, "ldr x0, [x2, #8]!": 2, "str q0, [x3], #16": 3,
+              "ld1r {v1.4s}, [x4], #4": 4, "ldr x0, [x1, #8]": -1, "stp x29, x30, [sp, #-16]!": 31,
+              "prfm pldl1keep, [x5, #64]": -1}
+    (tmp_path / "w.s").write_text("".join(f"    {text}\n" for text in expect))
+    subprocess.run(["aarch64-linux-gnu-as", "-o", str(tmp_path / "w.o"), str(tmp_path / "w.s")], check=True)
+    subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", "-j", ".text", str(tmp_path / "w.o"),
+                    str(tmp_path / "w.bin")], check=True)
+    code = (tmp_path / "w.bin").read_bytes()
+    dec = Decoder(MINOR_DEFAULT)
+    got = {text: dec.decode(0x1000 + 4 * i, code[4 * i:4 * i + 4]).wb_base for i, text in enumerate(expect)}
+    assert got == expect

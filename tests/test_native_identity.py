@@ -80,17 +80,23 @@ def test_native_matches_python_with_other_parameters():
     assert default.result.stats["system.cpu.numCycles"] != runs["native"].result.stats["system.cpu.numCycles"]
 
 
-@pytest.mark.parametrize("key,value,stat", [
-    ("int_alu_units", "1", "system.cpu.numCycles"),
-    ("mem_issue_limit", "2", "system.cpu.numCycles"),
-    ("bp_entries", "2", "system.cpu.branchPred.condIncorrect"),
-    ("btb_entries", "1", "system.cpu.numCycles"),
+# A second memory issue slot only matters where the LSQ lets two accesses go in one cycle: with
+# the calibrated transfers queue and in-memory limit (and the writeback micro-ops between
+# post-indexed accesses) it never does in mixed.c, so that case widens both.
+_WIDE_LSQ = {"lsq_transfers": "8", "mem_accesses_limit": "8"}
+
+
+@pytest.mark.parametrize("key,value,stat,base_overrides", [
+    ("int_alu_units", "1", "system.cpu.numCycles", {}),
+    ("mem_issue_limit", "2", "system.cpu.numCycles", _WIDE_LSQ),
+    ("bp_entries", "2", "system.cpu.branchPred.condIncorrect", {}),
+    ("btb_entries", "1", "system.cpu.numCycles", {}),
 ])
-def test_every_core_parameter_changes_the_model_in_both_engines(key, value, stat):
+def test_every_core_parameter_changes_the_model_in_both_engines(key, value, stat, base_overrides):
     """Parameters that used to be accepted and ignored now change what they name, identically."""
     elf = build_program(PROGRAM_DIR / "mixed.c")
-    params = MINOR_DEFAULT.with_overrides({key: value})
-    base = simulate(elf, engine="native").stats[stat]
+    params = MINOR_DEFAULT.with_overrides({**base_overrides, key: value})
+    base = simulate(elf, params=MINOR_DEFAULT.with_overrides(base_overrides), engine="native").stats[stat]
     runs = {e: simulate(elf, params=params, engine=e) for e in ("native", "python")}
     _assert_identical(runs["native"], runs["python"])
     assert runs["native"].stats[stat] != base

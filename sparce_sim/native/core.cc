@@ -110,12 +110,13 @@ static StaticInst *slot(Core *c, uint64_t pc) {
 
 static bool fill_inst(StaticInst &si, PyObject *t, std::string &err) {
     /* (fu, latency, srcs, dsts, mem_bytes, flags, prefetch_base, prefetch_disp, target,
-     *  addr_base, addr_index, addr_ext, addr_shift, addr_disp) */
+     *  addr_base, addr_index, addr_ext, addr_shift, addr_disp, wb_base) */
     PyObject *srcs, *dsts;
-    int fu, lat, mem_bytes, flags, pf_base, a_base, a_index, a_ext, a_shift;
+    int fu, lat, mem_bytes, flags, pf_base, a_base, a_index, a_ext, a_shift, wb_base;
     long long pf_disp, target, a_disp;
-    if (!PyArg_ParseTuple(t, "iiOOiiiLLiiiiL", &fu, &lat, &srcs, &dsts, &mem_bytes, &flags, &pf_base,
-                          &pf_disp, &target, &a_base, &a_index, &a_ext, &a_shift, &a_disp)) {
+    if (!PyArg_ParseTuple(t, "iiOOiiiLLiiiiLi", &fu, &lat, &srcs, &dsts, &mem_bytes, &flags, &pf_base,
+                          &pf_disp, &target, &a_base, &a_index, &a_ext, &a_shift, &a_disp,
+                          &wb_base)) {
         err = "decoder returned a malformed record";
         return false;
     }
@@ -148,6 +149,7 @@ static bool fill_inst(StaticInst &si, PyObject *t, std::string &err) {
     si.addr_ext = uint8_t(a_ext);
     si.addr_shift = uint8_t(a_shift);
     si.addr_disp = a_disp;
+    si.wb_base = int8_t(wb_base);
     if (si.mem_bytes && si.addr_base == -2) {
         err = "load/store without an addressing mode";
         return false;
@@ -542,12 +544,13 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     /* pipeline */
     PipelineParams pp;
     long long dw, depth, il, cl, win, tb, rd, ia, ml, bpe, btbe, lat_mem, load_extra, lsq, sb,
-        rel_int, rel_float, rel_mem;
+        rel_int, rel_float, rel_mem, lat_int;
     if (!get_int(cfg, "lat_mem", lat_mem) || !get_int(cfg, "load_commit_extra", load_extra) ||
         !get_int(cfg, "lsq_transfers", lsq) || !get_int(cfg, "store_buffer", sb) ||
         !get_int(cfg, "src_rel_int", rel_int) || !get_int(cfg, "src_rel_float", rel_float) ||
-        !get_int(cfg, "src_rel_mem", rel_mem))
+        !get_int(cfg, "src_rel_mem", rel_mem) || !get_int(cfg, "lat_int_alu", lat_int))
         return -1;
+    pp.lat_int = int(lat_int);
     pp.lat_mem = int(lat_mem); pp.load_extra = int(load_extra);
     pp.lsq_transfers = int(lsq); pp.store_buffer = int(sb);
     pp.src_rel[FU_INT] = int(rel_int); pp.src_rel[FU_FLOAT] = int(rel_float);

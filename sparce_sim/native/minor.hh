@@ -49,6 +49,8 @@ struct StaticInst {
     int8_t addr_index = -1;
     uint8_t addr_ext = 0, addr_shift = 0;
     int64_t addr_disp = 0;
+    /* the base a pre/post-indexed access's writeback micro-op updates, -1 none (decode.py) */
+    int8_t wb_base = -1;
     /* dynamic per-PC state */
     uint64_t committed = 0;
 };
@@ -212,6 +214,7 @@ class Hierarchy {
 
 struct PipelineParams {
     int decode_width = 2, depth = 3, issue_limit = 2, commit_limit = 2, window = 7;
+    int lat_int = 3;                    // IntAlu latency (the writeback micro-op's)
     int taken_bubble = 4, redirect = 4;
     int int_alu_units = 2, mem_issue_limit = 1;
     unsigned bp_entries = 2048, btb_entries = 4096;
@@ -429,16 +432,19 @@ class Pipeline {
             if (sent > done) done = sent;
             exec.mem_fu_free = sent - p.lat_mem - 1;
         }
-        for (int i = 0; i < si.ndst; i++) exec.ret[si.dsts[i]] = t + si.latency;
+        for (int i = 0; i < si.ndst; i++)
+            if (si.dsts[i] != si.wb_base) exec.ret[si.dsts[i]] = t + si.latency;
         int64_t c = exec.commit(done, p);
         if (si.mem_bytes && (si.flags & F_STORE)) exec.delay_commit(store_commit(lines, nlines, c));
         c = exec.commit_t;
-        for (int i = 0; i < si.ndst; i++) exec.ready[si.dsts[i]] = c;   // written back at commit
+        for (int i = 0; i < si.ndst; i++)                                // written back at commit
+            if (si.dsts[i] != si.wb_base) exec.ready[si.dsts[i]] = c;
         fetch.retire(c);
         if (is_mem) {
             lsq_ring[lsq_i] = c;
             lsq_i = lsq_i + 1 < int(lsq_ring.size()) ? lsq_i + 1 : 0;
         }
+        if (si.wb_base >= 0) writeback_uop(si.wb_base);
         si.committed++;
         if (si.flags & F_BRANCH) branch(si, pc, c, f, next_pc);   // a mispredict resolves at commit
         stats.committed++;
@@ -474,6 +480,38 @@ class Pipeline {
     }
 
   private:
+    /* One micro-op after the previous one, in the same line (pipeline.py _uop): a decode slot,
+     * the in-flight window, in-order issue no earlier than `earliest` on `fu`, in-order commit.
+     * Returns the issue cycle; the commit cycle is exec.commit_t. */
+    int64_t uop(int fu, int latency, int64_t earliest) {
+        if (fetch.slots >= p.decode_width) { fetch.t++; fetch.slots = 0; }
+        int64_t back = fetch.ring[fetch.ring_i] - p.depth;
+        if (fetch.t < back) { fetch.t = back; fetch.slots = 0; }
+        fetch.slots++;
+        int64_t t = fetch.t + p.depth;
+        if (t < exec.issue_t) t = exec.issue_t;
+        if (t < earliest) t = earliest;
+        t = exec.fus.earliest(fu, t);
+        if (t == exec.issue_t) {
+            if (exec.issue_slots >= p.issue_limit) { t++; exec.issue_slots = 1; }
+            else exec.issue_slots++;
+        } else {
+            exec.issue_slots = 1;
+        }
+        exec.issue_t = t;
+        exec.fus.accept(fu, t, latency);
+        fetch.retire(exec.commit(t + latency, p));
+        return t;
+    }
+
+    /* gem5's MicroAddXiUop after a pre/post-indexed access: an IntAlu micro-op that reads the
+     * old base and writes the new one (pipeline.py _writeback_uop). */
+    void writeback_uop(int base) {
+        int64_t t = uop(FU_INT, p.lat_int, exec.ret[base] - p.src_rel[FU_INT]);
+        exec.ret[base] = t + p.lat_int;
+        exec.ready[base] = exec.commit_t;
+    }
+
     /* The lines of a load/store's 16-byte requests, in order (a request crossing a line gives
      * both); at most 8 (mem_bytes <= 64). */
     int request_lines(const StaticInst &si, uint64_t addr, int64_t *lines) const {
