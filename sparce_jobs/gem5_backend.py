@@ -253,6 +253,11 @@ def run_gem5_fs(cmd: list[str], m5out: Path, out_dir: Path, timeout: float | Non
                         f"{last_console_line(m5out)}")
     if m.group(1) != "0":
         raise Gem5Error(f"the program failed inside the guest: exit status {m.group(1)} (console {m5out / 'system.terminal'})")
+    if not re.search(r"axsim-fs: program exit 0, \d+ output bytes", console):
+        # the guest's own `wc` after the program failed: the system is not sound after it (this
+        # is how a SASA table that outlived its program showed itself)
+        raise Gem5Error(f"a guest command after the program failed (console {m5out / 'system.terminal'}); "
+                        f"last console line: {last_console_line(m5out)}")
     stats = m5out / "stats.txt"
     if not stats.is_file() or stats.stat().st_size == 0:
         raise Gem5Error(f"gem5 wrote no stats.txt (log {log})")

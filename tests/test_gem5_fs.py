@@ -391,6 +391,14 @@ def test_run_gem5_fs_reports_a_program_failing_in_the_guest(tmp_path):
         gb.run_gem5_fs(cmd, tmp_path / "m5out", tmp_path)
 
 
+def test_run_gem5_fs_reports_a_guest_command_failing_after_the_program(tmp_path):
+    """The console of session 4's SPARCE-on FS run, when the SASA table outlived the program."""
+    cmd = _fake_gem5(tmp_path, "axsim-fs: switching to ArmMinorCPU\nSegmentation fault\n"
+                               "axsim-fs: program exit 0,  output bytes\n", stats=gb.STATS_BEGIN + "\nx 1\n")
+    with pytest.raises(gb.Gem5Error, match="a guest command after the program failed"):
+        gb.run_gem5_fs(cmd, tmp_path / "m5out", tmp_path)
+
+
 def test_run_gem5_fs_reports_a_guest_that_never_ran_the_program(tmp_path):
     cmd = _fake_gem5(tmp_path, "axsim-fs: init up\naxsim-fs: m5 readfile gave no script\n", stats="")
     with pytest.raises(gb.Gem5Error, match="did not run the program.*m5 readfile gave no script"):
