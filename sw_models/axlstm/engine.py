@@ -38,6 +38,10 @@ from .data import BOS, EOS
 # of tens of microseconds mostly measure other processes. evaluate.measure reports wall-clock beside it.
 clock = time.thread_time
 
+# Raised whenever a change to this file changes timings: evaluate.json entries measured with another
+# engine version are measured again instead of resumed.
+ENGINE_VERSION = 2
+
 ELEMENTWISE_OPS = 10  # 3 sigmoids, 2 tanh, 3 products, 1 sum, 1 bias add per state element
 _GATE_SCALE = np.array([0.5, 0.5, 0.5, 1.0], np.float32)   # unit-major gates i, o, f (sigmoid), c (tanh)
 

@@ -123,6 +123,7 @@ def evaluate(out: Path, n_test: int = 600, batch: int = 1, repeats: int = 3, bea
     from tqdm import tqdm
     from sw_models.empir.store import load_json, save_json
     from . import design, onnx_model
+    from .engine import ENGINE_VERSION
     from .evaluate import compare, dsr_sweep
     single_thread()
     paths = Paths(out)
@@ -136,7 +137,10 @@ def evaluate(out: Path, n_test: int = 600, batch: int = 1, repeats: int = 3, bea
     sources, refs = design.source_ids(base, [s for s, _ in pairs]), [t for _, t in pairs]
     target = out / "evaluate.json"
     res = load_json(target) if target.is_file() else {}
-    res.setdefault("settings", {"n_test": len(pairs), "batch": batch, "repeats": repeats, "beam": beam})
+    if res and res.get("settings", {}).get("engine") != ENGINE_VERSION:
+        res = {}                                  # timed with another engine: measure everything again
+    res.setdefault("settings", {"n_test": len(pairs), "batch": batch, "repeats": repeats, "beam": beam,
+                                "engine": ENGINE_VERSION})
     jobs = [(m, q, s) for m in design.MODES if (paths.algo(m) / "steps.json").is_file()
             for q, s in design.levels(design.load_steps(paths.algo(m) / "steps.json")).items()]
     for mode, q, step in tqdm(jobs, desc="evaluate levels", leave=False):
