@@ -93,7 +93,10 @@ def sparse_codes(m, n, sparsity, seed):
 @pytest.mark.parametrize("alpha,beta,fc", [(1, 1, 0.0), (2, 1, 0.5), (1, 2, 1.0), (2, 2, 0.25)])
 def test_csmap_round_trip_is_lossless_and_covers_every_one(alpha, beta, fc):
     codes = sparse_codes(70, 45, 0.8, seed=alpha * 10 + beta)
-    params = CsmapParams(alpha=alpha, beta=beta, fc=fc, block=(16, 16))
+    # E forced and raw_choice off so that blocks go through the decompressor (fc = 1 needs every
+    # cell as a care bit: no E below the block size solves it, every block is raw)
+    params = CsmapParams(alpha=alpha, beta=beta, fc=fc, block=(16, 16), channels=5 if fc < 1 else None,
+                         raw_choice=False)
     enc = encode_csmap(codes, 2, params, where="toy")
     dsm = decode_map(enc)
     assert np.all(dsm[codes != 0])                 # every non-zero is located
@@ -101,20 +104,50 @@ def test_csmap_round_trip_is_lossless_and_covers_every_one(alpha, beta, fc):
     back = CsmapEncoded.from_bytes(enc.to_bytes(), 70, 45, 2, params, enc.channels,
                                    enc.values.size, enc.raw.size)
     assert np.array_equal(decode_csmap(back), codes)
-    s_dsm = 1 - dsm.mean()
-    # eq. 7.5 / 7.7 with the measured C and S_dSM reproduce the exact bit count
-    assert enc.total_bits == pytest.approx(formulas.csmap_bits(70, 45, s_dsm, 2, enc.sm_ratio), rel=1e-12)
-    assert 70 * 45 * 2 / enc.total_bits == pytest.approx(formulas.csmap_lossy_ratio(s_dsm, 2, enc.sm_ratio))
+    # independent recount: rebuild dSM block by block with the scalar (bit-by-bit) decompressor
+    lay = make_layout(70, 45, params)
+    dec = enc_decompressor(enc)
+    ref = np.zeros((lay.grid[0] * lay.bm, lay.grid[1] * lay.bn), dtype=bool)
+    solved, raw_off = 0, 0
+    for k in range(lay.n_blocks):
+        r, c = divmod(k, lay.grid[1])
+        rows = slice(r * lay.bm, (r + 1) * lay.bm)
+        cols = slice(c * lay.bn, (c + 1) * lay.bn)
+        if enc.bypass[k]:
+            h, w = min(lay.bm, 70 - r * lay.bm), min(lay.bn, 45 - c * lay.bn)
+            ref[r * lay.bm:r * lay.bm + h, c * lay.bn:c * lay.bn + w] = \
+                enc.raw[raw_off:raw_off + h * w].reshape(h, w).astype(bool)
+            raw_off += h * w
+            continue
+        x = enc.inputs[solved].reshape(dec.warmup + dec.cycles, dec.channels)
+        cells = scalar_decompress(dec, x)
+        i, j = np.meshgrid(np.arange(lay.bm), np.arange(lay.bn), indexing="ij")
+        ref[rows, cols] = cells[alpha * i, beta * j + i % alpha].astype(bool)
+        solved += 1
+    assert raw_off == enc.raw.size and solved == len(enc.inputs)
+    assert solved > 0 or fc == 1.0
+    assert np.array_equal(ref[:70, :45], dsm)
+    location = lay.n_blocks + solved * dec.n_inputs + raw_off
+    assert enc.total_bits == location + 2 * int(ref[:70, :45].sum())
+    # eq. 7.7 with C and S_dSM taken from the recount gives the measured ratio
+    c_ratio, s_dsm = 70 * 45 / location, 1 - ref[:70, :45].mean()
+    assert 70 * 45 * 2 / enc.total_bits == pytest.approx(formulas.csmap_lossy_ratio(s_dsm, 2, c_ratio))
     if fc == 1.0:
         assert np.array_equal(dsm, codes != 0)     # all zeros constrained: lossless map
 
 
+def enc_decompressor(enc):
+    from sw_models.compression.csmap import make_decompressor
+    return make_decompressor(make_layout(enc.m, enc.n, enc.params), enc.channels, enc.params)
+
+
 def test_csmap_preference_reduces_spurious_ones():
     codes = sparse_codes(64, 64, 0.9, seed=7)
-    enc = encode_csmap(codes, 2, CsmapParams(fc=0.0, block=(32, 32), channels=8), where="toy")
+    enc = encode_csmap(codes, 2, CsmapParams(fc=0.0, block=(32, 32), channels=8, raw_choice=False), where="toy")
     assert enc.stats["bypassed"] < enc.stats["blocks"]
     assert enc.spurious < enc.spurious_plain
-    plain = encode_csmap(codes, 2, CsmapParams(fc=0.0, block=(32, 32), channels=8, prefer=False))
+    plain = encode_csmap(codes, 2, CsmapParams(fc=0.0, block=(32, 32), channels=8, prefer=False,
+                                                 raw_choice=False))
     assert plain.spurious == plain.spurious_plain >= enc.spurious
     assert np.array_equal(decode_csmap(plain), codes)
 

@@ -100,8 +100,10 @@ def test_pack_fields_round_trip_and_overflow():
         pack_fields(np.array([8]), 3)
 
 
-def test_eq_7_6_reduces_to_smap_when_c_is_one():
-    for s in (0.5, 0.9):
-        for p in (2, 8):
-            assert formulas.csmap_ratio(s, p, 1.0) == pytest.approx(formulas.smap_ratio(s, p))
-            assert formulas.csmap_lossy_ratio(s, p, 2.0) > formulas.smap_ratio(s, p)
+def test_eqs_7_4_and_7_6_hand_values():
+    # worked by hand: P / (1/C + (1 - S) P)
+    assert formulas.smap_ratio(0.9, 2) == pytest.approx(2 / 1.2)
+    assert formulas.smap_ratio(0.9, 8) == pytest.approx(8 / 1.8)      # the paper's 4.44 maximum
+    assert formulas.csmap_ratio(0.9, 2, 2.0) == pytest.approx(2 / 0.7)
+    assert formulas.csmap_lossy_ratio(0.8, 4, 4.0) == pytest.approx(4 / 1.05)
+    assert formulas.csc_ratio(64, 64, 0.7, 2) == pytest.approx(2 / (65 * 12 / 4096 + 0.3 * 6))

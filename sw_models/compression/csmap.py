@@ -7,7 +7,16 @@ block plus a fraction f_c of its 0s (the lossy scheme of Fig. 7.2). The decompre
 produce the care bits are found by solving G_care x = care over GF(2) (gf2.py). The remaining 0s
 are soft: the solver satisfies them greedily where the system leaves freedom (beyond the paper;
 `prefer=False` leaves free inputs at 0, as plain EDT fill would). A block whose care bits cannot be
-met is stored raw (EDT's bypass), flagged by one bit per block.
+met is stored raw (EDT's bypass), flagged by one bit per block; so is a block whose compressed
+cost (decompressor inputs + P bits per spurious 1) exceeds its raw size (`raw_choice`, beyond the
+paper). E is chosen per layer on a sample of blocks, searched below and above an estimate.
+
+Cost model (documented in formulas.csmap_minus_smap_per_element and checked by
+benchmarks/compression_structured.py): a linear decompressor fills unconstrained cells at about
+one half, so with f_c = 0 a block of n cells with c ones and z zeros costs about V + P z / 2 bits
+(V inputs, V >= c to be solvable) against Smap's n. On uniformly scattered zeros V ~ c gives
+cSmap - Smap ~ (P/2 - 1)(1 - v) bits per element (v = V / n): a tie at P = 2, a loss above. Only
+structure wins: an all-zero block costs V (solved with every input 0) instead of n.
 
 Stored bits: location = per-block flag + E*(warmup+T) inputs (or the raw block); values = P bits for
 every 1 of the decompressed map dSM, so 0s that decode as 1 cost an explicit zero value (eq. 7.7).
@@ -34,6 +43,7 @@ class CsmapParams:
     warmup: int | None = None     # initial cycles; None = ceil(L / E), enough to fill the LFSR
     seed: int = 0
     prefer: bool = True      # prefer solutions with fewer spurious 1s
+    raw_choice: bool = True  # store a solvable block raw when that is cheaper
 
     def check(self, where: str = "") -> None:
         pre = f"{where}: " if where else ""
@@ -119,6 +129,8 @@ class SolveResult:
     failed: np.ndarray       # (B,) bypass needed
     spurious: int            # 1s decoded at SM zeros, with the chosen fill
     spurious_plain: int      # the same with free inputs at 0 (no preference)
+    per_block: np.ndarray | None = None   # (B,) spurious 1s of each block (0 where failed)
+    per_block_plain: np.ndarray | None = None
 
 
 def _care_rows(sm_blocks, valid, care_rng, fc, soft_cap):
@@ -143,7 +155,8 @@ def solve_blocks(sm_blocks: np.ndarray, valid: np.ndarray, layout: Layout, dec: 
     g_flat = g.reshape(-1, g.shape[-1])
     cell = layout.cell_ids().ravel()
     if n_vars >= layout.bm * layout.bn:        # no gain possible over the raw block: bypass all
-        return SolveResult(np.zeros((b, n_vars), np.uint8), np.ones(b, bool), 0, 0)
+        zero = np.zeros(b, np.int64)
+        return SolveResult(np.zeros((b, n_vars), np.uint8), np.ones(b, bool), 0, 0, zero, zero)
     # about two soft rows per free input suffice for the greedy fill; more only costs time
     ones_zeros = sm_blocks.reshape(b, -1), valid.reshape(b, -1)
     min_hard = int(((ones_zeros[0] == 1) & ones_zeros[1]).sum(axis=1).min()
@@ -166,14 +179,25 @@ def solve_blocks(sm_blocks: np.ndarray, valid: np.ndarray, layout: Layout, dec: 
     el = eliminate(rows, kinds, n_vars)
     x = back_substitute(el)
     x_plain = back_substitute(el, use=kinds == HARD) if params.prefer else x
-    spurious = _count_spurious(x, sm_blocks, valid, layout, dec, el.failed)
-    spurious_plain = _count_spurious(x_plain, sm_blocks, valid, layout, dec, el.failed)
-    return SolveResult(x, el.failed, spurious, spurious_plain)
+    per_block = _count_spurious(x, sm_blocks, valid, layout, dec, el.failed)
+    plain = _count_spurious(x_plain, sm_blocks, valid, layout, dec, el.failed)
+    return SolveResult(x, el.failed, int(per_block.sum()), int(plain.sum()), per_block, plain)
 
 
-def _count_spurious(x, sm_blocks, valid, layout, dec, failed) -> int:
+def _count_spurious(x, sm_blocks, valid, layout, dec, failed) -> np.ndarray:
+    """(B,) 1s decoded at SM zeros per block; 0 for failed (raw) blocks."""
     dsm = expand_blocks(x, layout, dec)
-    return int(((dsm == 1) & (sm_blocks == 0) & valid)[~failed].sum())
+    return np.where(failed, 0, ((dsm == 1) & (sm_blocks == 0) & valid).sum(axis=(1, 2)))
+
+
+def block_choice(res: SolveResult, valid: np.ndarray, n_inputs: int, bits: int,
+                 raw_choice: bool) -> np.ndarray:
+    """(B,) True where a block is stored raw: unsolvable, or (raw_choice) raw is cheaper than its
+    inputs plus P bits per spurious 1."""
+    raw = res.failed.copy()
+    if raw_choice:
+        raw |= valid.sum(axis=(1, 2)) < n_inputs + bits * res.per_block
+    return raw
 
 
 def expand_blocks(x: np.ndarray, layout: Layout, dec: Decompressor) -> np.ndarray:
@@ -249,27 +273,42 @@ class CsmapEncoded:
 
 
 def _choose_channels(padded, lay, params, bits, rng) -> tuple[int, bool]:
-    """E minimising estimated bits on a sample of blocks (bypass and spurious 1s included), and
-    whether compressing beats storing every block raw on that sample."""
+    """E minimising the exact bits of a sample of blocks (flags, inputs or raw blocks, P bits per
+    spurious 1): the estimate mean(care bits) / T and the powers of two up to the largest useful E
+    are tried, then a hill climb down and up from the best until two steps in a row are worse.
+    Also returns whether that beats storing every block raw on the sample."""
     sample = np.sort(rng.choice(lay.n_blocks, size=min(lay.n_blocks, 24), replace=False))
     blocks, valid = lay.blocks(padded, sample)
     ones = (blocks & valid).sum(axis=(1, 2))
     zeros = ((blocks == 0) & valid).sum(axis=(1, 2))
     e_max = min(128, max(1, -(-lay.bm * lay.bn // lay.cycles)))
-    e = max(1, min(e_max, int(np.mean(ones + params.fc * zeros)) // lay.cycles))
+    e0 = max(1, min(e_max, int(np.mean(ones + params.fc * zeros)) // lay.cycles))
     raw_cost = len(sample) + valid.sum()
-    best, best_cost, worse = e, np.inf, 0
-    while e <= e_max and worse < 2:
-        dec = make_decompressor(lay, e, params)
-        res = solve_blocks(blocks, valid, lay, dec, dec.symbolic(), params, np.random.default_rng(1))
-        cost = (res.failed.size + (~res.failed).sum() * dec.n_inputs + valid[res.failed].sum()
-                + bits * res.spurious)
-        if cost < best_cost:
-            best, best_cost, worse = e, cost, 0
-        else:
-            worse += 1
-        e += 1
-    return best, best_cost < raw_cost
+    costs: dict[int, float] = {}
+
+    def cost(e: int) -> float:
+        if e not in costs:
+            dec = make_decompressor(lay, e, params)
+            res = solve_blocks(blocks, valid, lay, dec, dec.symbolic(), params, np.random.default_rng(1))
+            raw = block_choice(res, valid, dec.n_inputs, bits, params.raw_choice)
+            costs[e] = float(len(sample) + (~raw).sum() * dec.n_inputs + valid[raw].sum()
+                             + bits * res.per_block[~raw].sum())
+        return costs[e]
+
+    coarse = sorted({e0, *(2 ** k for k in range(8) if 2 ** k <= e_max)})
+    for e in coarse:                          # powers of two below and above the estimate
+        cost(e)
+    for step in (-1, 1):                      # then hill-climb both ways from the best of them
+        e = min(costs, key=lambda k: (costs[k], k))
+        worse, best_here = 0, costs[e]
+        while 1 <= e + step <= e_max and worse < 2:
+            e += step
+            if cost(e) < best_here:
+                best_here, worse = cost(e), 0
+            else:
+                worse += 1
+    best = min(costs, key=lambda e: (costs[e], e))
+    return best, costs[best] < raw_cost
 
 
 def encode_csmap(codes: np.ndarray, bits: int, params: CsmapParams = CsmapParams(),
@@ -278,7 +317,7 @@ def encode_csmap(codes: np.ndarray, bits: int, params: CsmapParams = CsmapParams
     m, n = codes.shape
     if bits == 1 and (params.fc < 1 or params.prefer):
         params = CsmapParams(params.alpha, params.beta, 1.0, params.block, params.channels,
-                             params.warmup, params.seed, prefer=False)
+                             params.warmup, params.seed, prefer=False, raw_choice=params.raw_choice)
     lay = make_layout(m, n, params, where)
     sm = (codes != 0).astype(np.uint8)
     padded = lay.padded(sm)
@@ -297,11 +336,12 @@ def encode_csmap(codes: np.ndarray, bits: int, params: CsmapParams = CsmapParams
         which = np.arange(start, min(start + chunk, lay.n_blocks))
         blocks, valid = lay.blocks(padded, which)
         res = solve_blocks(blocks, valid, lay, dec, g, params, rng)
-        bypass[which] = res.failed
-        inputs.append(res.inputs[~res.failed])
-        raws.extend(blocks[k][valid[k]] for k in np.flatnonzero(res.failed))
-        spurious += res.spurious
-        spurious_plain += res.spurious_plain
+        raw = block_choice(res, valid, dec.n_inputs, bits, params.raw_choice)
+        bypass[which] = raw
+        inputs.append(res.inputs[~raw])
+        raws.extend(blocks[k][valid[k]] for k in np.flatnonzero(raw))
+        spurious += int(res.per_block[~raw].sum())
+        spurious_plain += int(res.per_block_plain[~raw].sum())
     if not worthwhile:                        # raw storage of every block is cheaper (EDT bypass)
         bypass[:] = True
         raws = [padded[:m, :n][_rows_cols(lay, k)].ravel() for k in range(lay.n_blocks)]

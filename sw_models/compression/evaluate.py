@@ -70,9 +70,10 @@ def layer_bits(name: str, codes: np.ndarray, sparsity: float, bits: int, fmt: st
     return LayerBits(name, m, n, sparsity, bits, fmt, enc.value_bits, enc.location_bits, extra)
 
 
-def quantized_matrices(weights: dict[str, np.ndarray], sparsity, bits: int) -> dict[str, tuple]:
-    """Prune then quantize: name -> (codes matrix, Quantized)."""
-    pruned = prune_one_shot(weights, sparsity)
+def quantized_matrices(weights: dict[str, np.ndarray], sparsity, bits: int, granularity: str = "element",
+                       prune_block: tuple[int, int] = (32, 32)) -> dict[str, tuple]:
+    """Prune (one-shot, whole groups of `granularity`) then quantize: name -> (codes matrix, Quantized)."""
+    pruned = prune_one_shot(weights, sparsity, granularity, prune_block)
     out = {}
     for name, w in pruned.items():
         q = quantize(w, bits)
@@ -96,9 +97,11 @@ def csmap_grid(mats: dict[str, np.ndarray], bits: int, alphas, betas, fcs, block
 
 def evaluate_network(weights: dict[str, np.ndarray], sparsity, bits: int,
                      formats=FORMATS, grid=((1, 2), (1, 2), (0.0, 0.5, 1.0)),
-                     block=(32, 32), index_bits: int = 4, prefer: bool = True) -> tuple[list[LayerBits], dict]:
-    """All layers in every format at one (sparsity, precision); returns rows and the cSmap choice."""
-    q = quantized_matrices(weights, sparsity, bits)
+                     block=(32, 32), index_bits: int = 4, prefer: bool = True,
+                     granularity: str = "element") -> tuple[list[LayerBits], dict]:
+    """All layers in every format at one (sparsity, precision); returns rows and the cSmap choice.
+    Pruning zeroes whole groups of `granularity`; its blocks are the cSmap blocks."""
+    q = quantized_matrices(weights, sparsity, bits, granularity, block)
     mats = {k: v[0] for k, v in q.items()}
     rows, info = [], {}
     params = None

@@ -16,10 +16,12 @@ from sw_models.onnx_io import OnnxModelError, get_weights, load_model, set_weigh
 from .container import read_container, write_container
 from .evaluate import FORMATS, encode_layer, evaluate_network, quantized_matrices
 from .hybrid import hybrid_summary
-from .pruning import check_sparsity
+from .pruning import check_granularity, check_sparsity
 from .quantize import check_bits
 from .report import plot_best_format, plot_breakdown, plot_heatmap
 
+
+CACHE_VERSION = 2
 
 # (op type, input slots holding weight matrices); biases and BN parameters are not pruned
 _WEIGHT_SLOTS = {"Conv": (1,), "ConvTranspose": (1,), "Gemm": (0, 1), "MatMul": (0, 1), "LSTM": (1, 2),
@@ -68,8 +70,11 @@ def run_cell(weights, sparsity, bits, cell_path: Path, model_name: str, layer_sp
 
 
 def run_sweep(model_path, sparsities, bits_list, out_dir, formats=FORMATS, grid=((1, 2), (1, 2), (0.0, 0.5, 1.0)),
-              block=(32, 32), index_bits=4, layer_sparsity=None, plots=True, log=print) -> list[dict]:
-    """Evaluate every (sparsity, precision); write CSVs (+ plots) to out_dir; return the cells."""
+              block=(32, 32), index_bits=4, layer_sparsity=None, plots=True, log=print,
+              granularity: str = "element") -> list[dict]:
+    """Evaluate every (sparsity, precision); write CSVs (+ plots) to out_dir; return the cells.
+    One-shot pruning zeroes whole groups of `granularity` (pruning.GRANULARITIES)."""
+    check_granularity(granularity)
     sparsities = [check_sparsity(s) for s in sparsities]
     bits_list = [check_bits(b) for b in bits_list]
     for k, s in (layer_sparsity or {}).items():
@@ -80,15 +85,18 @@ def run_sweep(model_path, sparsities, bits_list, out_dir, formats=FORMATS, grid=
         raise ValueError(f"--layer-sparsity names layers not in {model_path}: {sorted(unknown)}")
     out = Path(out_dir)
     name = Path(model_path).stem
-    config = json.dumps([str(Path(model_path).resolve()), formats, grid, block, index_bits, layer_sparsity],
-                        sort_keys=True, default=str)
+    # CACHE_VERSION: cells encoded before cSmap's raw-when-cheaper blocks and two-way E search differ
+    settings = [str(Path(model_path).resolve()), formats, grid, block, index_bits, layer_sparsity,
+                granularity, CACHE_VERSION]
+    config = json.dumps(settings, sort_keys=True, default=str)
     tag = hashlib.sha256(config.encode()).hexdigest()[:8]   # cached cells only match the same settings
     cells = []
     for s in sparsities:
         for b in bits_list:
             log(f"[compress] {name}: sparsity {s:.2f}, {b} bits")
             cells.append(run_cell(weights, s, b, out / "cells" / f"s{s:.4f}_b{b}_{tag}.json", name, layer_sparsity,
-                                  formats=formats, grid=grid, block=block, index_bits=index_bits))
+                                  formats=formats, grid=grid, block=block, index_bits=index_bits,
+                                  granularity=granularity))
     write_results(cells, out, name, plots)
     return cells
 
@@ -132,12 +140,14 @@ def write_results(cells, out: Path, name: str, plots: bool = True) -> None:
 
 
 def compress_to_container(model_path, out_path, sparsity: float, bits: int, fmt: str = "hybrid",
-                          grid=((1, 2), (1, 2), (0.0, 0.5, 1.0)), block=(32, 32), index_bits=4) -> dict:
+                          grid=((1, 2), (1, 2), (0.0, 0.5, 1.0)), block=(32, 32), index_bits=4,
+                          granularity: str = "element") -> dict:
     """Prune, quantize and store every layer (best format per layer for 'hybrid'); return a summary."""
     check_sparsity(sparsity)
     check_bits(bits)
+    check_granularity(granularity)
     _, weights = model_weights(model_path)
-    q = quantized_matrices(weights, sparsity, bits)
+    q = quantized_matrices(weights, sparsity, bits, granularity, block)
     params = None
     formats = FORMATS if fmt == "hybrid" else (fmt,)
     if "csmap" in formats:

