@@ -46,13 +46,14 @@ def accuracy(model, x, y) -> float:
         return float((model(x).argmax(1) == y).float().mean())
 
 
-def train_digitsconv(epochs: int = 8, seed: int = 0):
-    """Train digitsconv on digits (28x28); return (model, held-out accuracy, (xtr, ytr, xte, yte) tensors)."""
+def train_digitsconv(epochs: int = 8, seed: int = 0, data=None):
+    """Train digitsconv on digits (28x28), or on `data` = (xtr, ytr, xte, yte) arrays when given;
+    return (model, held-out accuracy, (xtr, ytr, xte, yte) tensors)."""
     torch = _torch()
     from .data import digits
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
-    data = tuple(torch.from_numpy(a) for a in digits(size=28, seed=seed))
+    data = tuple(torch.as_tensor(a) for a in (digits(size=28, seed=seed) if data is None else data))
     model = digitsconv()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(epochs):

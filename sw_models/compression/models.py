@@ -41,33 +41,7 @@ def train_dense(name: str, epochs: int = 8, seed: int = 0):
     (Adam lr 1e-3, batch 64, seeded, deterministic); returns (model, held-out accuracy, data)."""
     if name == "digits":
         return train_digitsconv(epochs, seed)
-    torch = _torch()
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
-    data = dataset_tensors(name, seed=0)
-    model = digitsconv()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for _ in range(epochs):
-        model.train()
-        for idx in torch.randperm(len(data[0])).split(64):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(data[0][idx]), data[1][idx]).backward()
-            opt.step()
-    return model, accuracy(model, data[2], data[3]), data
-
-
-def export_onnx(model, example, path: Path) -> Path:
-    """Export with the legacy TorchScript exporter (onnxscript is not installed), IR <= 10."""
-    torch = _torch()
-    import onnx
-    model.eval()
-    buf = io.BytesIO()
-    torch.onnx.export(model, example, buf, dynamo=False, opset_version=17, input_names=["input"],
-                      output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
-    proto = onnx.load_from_string(buf.getvalue())
-    proto.ir_version = min(proto.ir_version, 10)
-    write_bytes(path, proto.SerializeToString())
-    return path
+    return train_digitsconv(epochs, seed, data=dataset_tensors(name, seed=0))
 
 
 def agp_digitsconv(model, data, sparsity: float, seed: int = 0, granularity: str = "element",
