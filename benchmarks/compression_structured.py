@@ -54,7 +54,7 @@ def _model_check(cell) -> dict:
     return {"exact_bits": int(exact), "model_bits": int(modelled), "rel_error": round(modelled / exact - 1, 4)}
 
 
-def run_one(data: str, granularity: str, out: Path, log) -> dict:
+def run_one(data: str, granularity: str, out: Path, log, figures: Path | None = None) -> dict:
     from sw_models.compression.models import agp_model
     from sw_models.compression.sweep import run_sweep, write_results
     cells, acc = [], {}
@@ -70,6 +70,12 @@ def run_one(data: str, granularity: str, out: Path, log) -> dict:
         cells += new
         log(f"[bench] {data}/{granularity} s={s}: {time.time() - t:.0f} s")
     write_results(cells, out / f"{data}_{granularity}", f"mnistconv_{data}_{granularity}")
+    if figures:
+        from atomic_output import copy_file
+        for name in ("ratio_heatmap.png", "best_format.png", "network.csv", "layers.csv", "hybrid.csv"):
+            src = out / f"{data}_{granularity}" / name
+            if src.is_file():
+                copy_file(src, figures / f"{data}_{granularity}" / name)
     return {"accuracy": acc, **summarise(cells)}
 
 
@@ -123,6 +129,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("output/compression_structured"))
     ap.add_argument("--data", default="mnist,digits")
     ap.add_argument("--granularity", default="element,channel,block,kernel,filter")
+    ap.add_argument("--figures", type=Path, help="copy each run's Fig. 7.3/7.5 plots and CSVs here")
     ap.add_argument("--result", type=Path,
                     default=Path(__file__).resolve().parent / "results" / "compression_structured.json")
     args = ap.parse_args()
@@ -137,7 +144,7 @@ def main() -> int:
     for data in args.data.split(","):
         for gran in args.granularity.split(","):
             t = time.time()
-            result["runs"][f"{data}/{gran}"] = {**run_one(data, gran, args.out, log),
+            result["runs"][f"{data}/{gran}"] = {**run_one(data, gran, args.out, log, args.figures),
                                                 "seconds": round(time.time() - t, 1)}
             write_text(args.result, json.dumps(result, indent=1))
     result["seconds_this_call"] = round(time.time() - t0, 1)

@@ -44,17 +44,33 @@ def train_dense(name: str, epochs: int = 8, seed: int = 0):
     return train_digitsconv(epochs, seed, data=dataset_tensors(name, seed=0))
 
 
-def agp_digitsconv(model, data, sparsity: float, seed: int = 0, granularity: str = "element",
-                   block: tuple[int, int] = (32, 32)):
-    """AGP-prune a copy of a trained digitsconv to `sparsity` in every layer, with fine-tuning,
-    zeroing whole groups of `granularity`; return (pruned model, held-out accuracy)."""
+def export_onnx(model, example, path: Path) -> Path:
+    """Export with the legacy TorchScript exporter (onnxscript is not installed), IR <= 10."""
+    torch = _torch()
+    import onnx
+    model.eval()
+    buf = io.BytesIO()
+    torch.onnx.export(model, example, buf, dynamo=False, opset_version=17, input_names=["input"],
+                      output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    proto = onnx.load_from_string(buf.getvalue())
+    proto.ir_version = min(proto.ir_version, 10)
+    write_bytes(path, proto.SerializeToString())
+    return path
+
+
+def agp_digitsconv(model, data, sparsity: float | dict[str, float], seed: int = 0,
+                   granularity: str | dict[str, str] = "element", block: tuple[int, int] = (32, 32)):
+    """AGP-prune a copy of a trained digitsconv to `sparsity` in every layer (or per parameter
+    name), with fine-tuning, zeroing whole groups of `granularity` (one, or per parameter name);
+    return (pruned model, held-out accuracy)."""
     import copy
     torch = _torch()
     from .pruning import agp_prune_torch
     torch.manual_seed(seed)
     pruned = copy.deepcopy(model)
     pruned.train()
-    targets = {k: sparsity for k, p in pruned.named_parameters() if p.dim() >= 2}
+    targets = {k: sparsity[k] if isinstance(sparsity, dict) else sparsity
+               for k, p in pruned.named_parameters() if p.dim() >= 2}
 
     def batches():
         while True:
@@ -67,16 +83,23 @@ def agp_digitsconv(model, data, sparsity: float, seed: int = 0, granularity: str
 
 def agp_model(name: str, sparsity: float, granularity: str, out_dir: str | Path,
               block: tuple[int, int] = (32, 32), epochs: int = 8, seed: int = 0,
-              log=print) -> tuple[Path, dict]:
-    """ONNX file of MNISTconv trained on `name` and AGP-pruned to `sparsity` at `granularity`
-    (cached in out_dir, with its accuracies in a .json beside it); returns (path, record)."""
+              log=print, plan: dict[str, tuple[float, str]] | None = None,
+              tag: str = "") -> tuple[Path, dict]:
+    """ONNX file of MNISTconv trained on `name` and AGP-pruned to `sparsity` at `granularity`, or
+    per layer by `plan` (parameter name -> (sparsity, granularity), saved under `tag`); cached in
+    out_dir with its accuracies in a .json beside it. Returns (path, record)."""
     import json
     from atomic_output import write_text
     from .pruning import check_granularity, check_sparsity
     check_sparsity(sparsity)
     check_granularity(granularity)
+    for s_k, g_k in (plan or {}).values():
+        check_sparsity(s_k)
+        check_granularity(g_k)
     out_dir = Path(out_dir)
     stem = f"mnistconv_{name}_agp{sparsity:g}_{granularity}" + (f"_b{block[0]}x{block[1]}" if granularity == "block" else "")
+    if plan:
+        stem = f"mnistconv_{name}_agp_{tag or 'plan'}"
     path, meta = out_dir / f"{stem}.onnx", out_dir / f"{stem}.json"
     if path.is_file() and meta.is_file():
         return path, json.loads(meta.read_text())
@@ -87,10 +110,14 @@ def agp_model(name: str, sparsity: float, granularity: str, out_dir: str | Path,
         _DENSE[key] = train_dense(name, epochs, seed)
     dense, dense_acc, data = _DENSE[key]
     log(f"[compress] AGP to {sparsity:.0%} at {granularity} granularity")
-    pruned, acc = agp_digitsconv(dense, data, sparsity, seed, granularity, block)
+    if plan:
+        pruned, acc = agp_digitsconv(dense, data, {k: v[0] for k, v in plan.items()}, seed,
+                                     {k: v[1] for k, v in plan.items()}, block)
+    else:
+        pruned, acc = agp_digitsconv(dense, data, sparsity, seed, granularity, block)
     zeros = {k: float((p == 0).float().mean()) for k, p in pruned.named_parameters() if p.dim() >= 2}
     export_onnx(pruned, torch.zeros(1, 1, 28, 28), path)
-    record = {"data": name, "sparsity": sparsity, "granularity": granularity, "dense_accuracy": dense_acc,
+    record = {"data": name, "sparsity": sparsity, "granularity": granularity, "plan": plan, "dense_accuracy": dense_acc,
               "pruned_accuracy": acc, "layer_sparsity": zeros, "n_train": len(data[0]), "n_test": len(data[2])}
     write_text(meta, json.dumps(record, indent=1))
     return path, record

@@ -126,10 +126,11 @@ def agp_sparsity(t: int, s_i: float, s_f: float, t0: int, n: int, dt: int) -> fl
 
 def agp_prune_torch(model, targets: dict[str, float], batches: Callable[[], object],
                     loss_fn: Callable, n: int = 10, dt: int = 20, lr: float = 1e-3,
-                    s_i: float = 0.0, final_steps: int = 50, granularity: str = "element",
+                    s_i: float = 0.0, final_steps: int = 50, granularity: str | dict[str, str] = "element",
                     block: tuple[int, int] = (32, 32)) -> dict[str, float]:
     """AGP with fine-tuning on a torch model in place; `targets` maps parameter name -> s_f.
-    Each mask zeroes whole groups of `granularity` (see the module docstring).
+    Each mask zeroes whole groups of `granularity` (one for all layers, or parameter name -> one;
+    see the module docstring).
 
     `batches()` yields (x, y) tensors forever. Every dt optimizer steps the masks are recomputed at
     the scheduled sparsity; masks are re-applied after each step. Returns the achieved sparsities.
@@ -139,7 +140,9 @@ def agp_prune_torch(model, targets: dict[str, float], batches: Callable[[], obje
     missing = [k for k in targets if k not in params]
     if missing:
         raise ValueError(f"AGP targets name unknown parameters: {missing}")
-    check_granularity(granularity)
+    grans = {k: granularity[k] if isinstance(granularity, dict) else granularity for k in targets}
+    for g in grans.values():
+        check_granularity(g)
     masks = {k: torch.ones_like(params[k], dtype=torch.bool) for k in targets}
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     it = batches()
@@ -149,7 +152,7 @@ def agp_prune_torch(model, targets: dict[str, float], batches: Callable[[], obje
             for k, s_f in targets.items():
                 s_t = agp_sparsity(t, s_i, s_f, 0, n, dt)
                 w = params[k].detach().numpy()
-                masks[k] = torch.from_numpy(structured_mask(w, s_t, granularity, block))
+                masks[k] = torch.from_numpy(structured_mask(w, s_t, grans[k], block))
         with torch.no_grad():
             for k in targets:
                 params[k].mul_(masks[k])
