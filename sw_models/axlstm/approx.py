@@ -80,15 +80,23 @@ class InputAnalyzer:
 def input_diff_keep(frames: np.ndarray, thres: float) -> np.ndarray:
     """Frames kept by InputDiff (mean absolute difference from the last kept frame >= thres).
 
-    One vectorised comparison of all later frames against the last kept one finds the next kept frame,
-    so the numpy calls scale with the frames kept, not with all frames."""
-    kept, t, limit = [0], 0, thres * frames.shape[1]
-    while t + 1 < len(frames):
-        far = np.flatnonzero(np.abs(frames[t + 1:] - frames[t]).sum(axis=1) >= limit)
+    While the previous frame was kept, the comparison is with it: all consecutive differences come
+    from one vectorised pass. After a skipped frame, one comparison of all later frames with the last
+    kept one finds the next kept frame. So the numpy calls scale with the runs of skipped frames."""
+    limit = thres * frames.shape[1]
+    step = np.abs(np.diff(frames, axis=0)).sum(axis=1).tolist()     # step[t - 1]: frame t vs t - 1
+    kept, t = [0], 1
+    while t < len(frames):                                           # invariant: kept[-1] == t - 1
+        if step[t - 1] >= limit:
+            kept.append(t)
+            t += 1
+            continue
+        far = np.flatnonzero(np.abs(frames[t + 1:] - frames[kept[-1]]).sum(axis=1) >= limit)
         if not len(far):
             break
         t += 1 + int(far[0])
         kept.append(t)
+        t += 1
     return frames[kept]
 
 
