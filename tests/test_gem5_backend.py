@@ -86,7 +86,7 @@ def test_stat_names_match_sparce_sim():
     py_names = set(re.findall(r'put\(f"\{base\}\.(\w+)"', inspect.getsource(stats._sparce_stats)))
     cc = UNIT_CC.read_text()
     cc_names = set(re.findall(r"ADD_STAT\((\w+),", cc))
-    assert cc_names - py_names == {"skippableTooLate", "fetchRedirects"}
+    assert cc_names - py_names == {"skippableTooLate", "fetchRedirects", "otherSpaceFetches"}
     assert py_names <= cc_names
     assert {"instsSkipped", "regionsSkipped", "regionsSkippable", "skippableResolvedTrue", "squashedInsts",
             "sasaLookups", "sasaHits", "sasaLoads"} <= cc_names
