@@ -45,7 +45,8 @@ def _level_row(entry: dict) -> dict:
             "overhead_ia_s": round(a["t_ia"], 5), "overhead_sm_s": round(a["t_sm"], 5),
             "baseline_enc_dec_s": [round(b["t_enc"], 4), round(b["t_dec"], 4)],
             "approx_enc_dec_s": [round(a["t_enc"], 4), round(a["t_dec"], 4)],
-            "baseline_out_len": round(b["out_len"], 3), "approx_out_len": round(a["out_len"], 3)}
+            "baseline_out_len": round(b["out_len"], 3), "approx_out_len": round(a["out_len"], 3),
+            "baseline_errors": b.get("errors"), "approx_errors": a.get("errors")}
 
 
 def summarize(results: dict[str, dict]) -> dict:

@@ -202,3 +202,10 @@ def test_beam_of_one_is_greedy_and_wider_beams_run(tiny):
     assert E.decode_beam(w, h, c, 30, beam=1) == greedy
     wide = E.decode_beam(w, h, c, 30, beam=4)
     assert len(wide) == len(greedy) and all(isinstance(t, str) for seq in wide for t in seq)
+
+
+def test_error_kinds_counts_length_and_token_errors():
+    from sw_models.axlstm.evaluate import error_kinds
+    hyps = [["one", "then", "two"], ["one"], ["one", "then", "two", "then", "six"], ["six", "then", "two"]]
+    refs = [["one", "then", "two"]] * 4
+    assert error_kinds(hyps, refs) == {"exact": 1, "shorter": 1, "longer": 1, "substituted_tokens": 1}

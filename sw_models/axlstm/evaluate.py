@@ -31,9 +31,20 @@ def run_split(w: Weights, sources: list, ia: InputAnalyzer | None = None, sm: St
     return hyps, total
 
 
+def error_kinds(hyps: list[list[str]], refs: list[list[str]]) -> dict[str, int]:
+    """Outputs equal to the reference, shorter or longer than it, and substituted tokens in the
+    outputs of the right length (which errors an approximation adds)."""
+    same_len = [(h, r) for h, r in zip(hyps, refs) if len(h) == len(r)]
+    return {"exact": sum(h == r for h, r in zip(hyps, refs)),
+            "shorter": sum(len(h) < len(r) for h, r in zip(hyps, refs)),
+            "longer": sum(len(h) > len(r) for h, r in zip(hyps, refs)),
+            "substituted_tokens": sum(a != b for h, r in same_len for a, b in zip(h, r))}
+
+
 def _summary(hyps, refs, stats: Stats, seconds: float, n_sources: int, n_symbols: int, w: Weights) -> dict:
     full_units = sum(l.hidden for l in w.dec)
-    return {"bleu": round(bleu(hyps, refs), 3), "time_s": seconds, "ops": stats.ops_enc + stats.ops_dec,
+    return {"bleu": round(bleu(hyps, refs), 3), "errors": error_kinds(hyps, refs),
+            "time_s": seconds, "ops": stats.ops_enc + stats.ops_dec,
             "ops_enc": stats.ops_enc, "ops_dec": stats.ops_dec, "t_enc": stats.t_enc, "t_dec": stats.t_dec,
             "t_ia": stats.t_ia, "t_sm": stats.t_sm,
             "out_len": float(np.mean([len(h) for h in hyps])),
