@@ -155,7 +155,7 @@ def evaluate(out: Path, n_test: int = 600, batch: int = 1, repeats: int = 3, bea
             entry[q] = {"step": asdict(step), **compare(base, ax, sources, refs, ia, sm, batch, repeats, beam)}
         save_json(target, res)
     if "dsr_sweep" not in res:
-        res["dsr_sweep"] = dsr_sweep(base, sources, refs, SWEEP, batch)
+        res["dsr_sweep"] = dsr_sweep(base, sources, refs, SWEEP, batch, repeats)
         save_json(target, res)
     if "examples" not in res:
         res["examples"] = _examples(base, paths, sources, refs)
