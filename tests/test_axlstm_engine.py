@@ -178,6 +178,24 @@ def test_input_diff_compares_with_last_processed_frame():
     assert len(input_diff_keep(frames, 0.0)) == 6
 
 
+def test_input_diff_equals_frame_by_frame_rule():
+    """The vectorised Input Analyzer keeps exactly the frames of a plain loop over the rule."""
+    def direct(frames, thres):
+        kept, last = [0], frames[0]
+        for t in range(1, len(frames)):
+            if np.abs(frames[t] - last).sum() >= thres * frames.shape[1]:
+                kept.append(t)
+                last = frames[t]
+        return kept
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        T = int(rng.integers(1, 15))
+        frames = np.repeat(rng.random((T, 16), np.float32), rng.integers(1, 4, T), axis=0)
+        frames = np.clip(frames + rng.normal(0, 0.03, frames.shape), 0, 1).astype(np.float32)
+        for thres in (0.0, 0.02, 0.05, 0.2, 0.4):
+            assert np.array_equal(input_diff_keep(frames, thres), frames[direct(frames, thres)])
+
+
 def test_state_minimizer_thresholds():
     h = [np.array([[0.9, -0.5, 0.05, -0.01], [0.1, 0.02, -0.3, 0.0]], np.float32)]
     c = [np.zeros_like(h[0])]
