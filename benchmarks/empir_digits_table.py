@@ -150,12 +150,12 @@ def main() -> int:
         train_parallel([(args.out, (r["wbits"], r["abits"]), r["seed"], "fgsm_adv", args.epochs, args.data)
                         for r in best], args.jobs)
     t_adv = time.time() - t0 - t_train - t_search
+    by_name = {r["name"]: r for r in pipeline.load_pool(args.out)}
+    studies = (mechanism_studies(args.out, [by_name[n] for n in found["best"]["members"]], x_te, y_te,
+                                 params, args.n_eval, log) if args.mechanism else {})   # first: the priority
     res = pipeline.run_evaluate(args.out, x_te, y_te, params, args.n_eval, log=log,
                                 jobs=args.jobs)
     make_all(args.out)
-    by_name = {r["name"]: r for r in pipeline.load_pool(args.out)}
-    studies = (mechanism_studies(args.out, [by_name[n] for n in found["best"]["members"]], x_te, y_te,
-                                 params, args.n_eval, log) if args.mechanism else {})
     t_total = time.time() - t0
     table = {k: {m: v[m] for m in ("clean", "cw", "fgsm", "bim", "pgd", "average",
                                     "adaptive_worst", "soft_vote", "member_hinge",

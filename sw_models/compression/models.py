@@ -109,7 +109,8 @@ def agp_model(name: str, sparsity: float, granularity: str, out_dir: str | Path,
         log(f"[compress] training MNISTconv on {name} ({epochs} epochs)")
         _DENSE[key] = train_dense(name, epochs, seed)
     dense, dense_acc, data = _DENSE[key]
-    log(f"[compress] AGP to {sparsity:.0%} at {granularity} granularity")
+    log(f"[compress] AGP by the per-layer plan {plan}" if plan else
+        f"[compress] AGP to {sparsity:.0%} at {granularity} granularity")
     if plan:
         pruned, acc = agp_digitsconv(dense, data, {k: v[0] for k, v in plan.items()}, seed,
                                      {k: v[1] for k, v in plan.items()}, block)
