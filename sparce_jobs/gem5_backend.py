@@ -175,10 +175,11 @@ def _file_offset(elf: Path, vaddr: int, size: int) -> int:
     raise ValueError(f"{elf}: {vaddr:#x} has no file-backed bytes")
 
 
-def guest_script(elf_bytes: bytes, name: str = "prog") -> str:
+def guest_script(elf_bytes: bytes, name: str = "prog", roi_in_script: bool = False) -> str:
     """The script the guest's /init runs (m5 readfile): unpack the ELF, switch CPUs, run it (the ELF
-    of fs_roi_elf resets and dumps the stats around kernel_main itself), send its stdout to the host
-    as program.out, exit."""
+    of fs_roi_elf resets and dumps the stats around kernel_main itself; any other program gets
+    `m5 resetstats` / `m5 dumpstats` around its process with roi_in_script), send its stdout to the
+    host as program.out, exit."""
     import base64
     import hashlib
     b64 = base64.encodebytes(elf_bytes).decode()
@@ -191,8 +192,10 @@ chmod 755 {name}
 echo "axsim-fs: {name} $(wc -c < {name}) bytes md5 $(md5sum {name} | cut -d' ' -f1) (host {hashlib.md5(elf_bytes).hexdigest()})"
 echo "axsim-fs: switching to ArmMinorCPU"
 m5 exit
+{"m5 resetstats" if roi_in_script else ""}
 ./{name} > {name}.out
 rc=$?
+{"m5 dumpstats" if roi_in_script else ""}
 echo "axsim-fs: program exit $rc, $(wc -c < {name}.out) output bytes"
 m5 writefile {name}.out {PROGRAM_OUT} > /dev/null
 m5 exit
@@ -267,8 +270,11 @@ def run_gem5_fs(cmd: list[str], m5out: Path, out_dir: Path, timeout: float | Non
 def register(sub: argparse._SubParsersAction) -> None:
     from kernels.build import KERNELS
 
-    p = sub.add_parser("gem5", help="run a kernel on gem5 (SE, ArmMinorCPU + SPARCE unit) -> stats.txt")
-    p.add_argument("kernel", choices=sorted(KERNELS))
+    p = sub.add_parser("gem5", help="run a kernel or a static program on gem5 (ArmMinorCPU + SPARCE unit) "
+                                    "-> stats.txt")
+    p.add_argument("kernel", metavar="TARGET",
+                   help=f"kernel name ({', '.join(sorted(KERNELS))}: built, fed and checked against numpy) or "
+                        "path to a static AArch64 ELF (its stdout checked against qemu-aarch64's)")
     p.add_argument("--gem5", default=None, metavar="PATH",
                    help="gem5.opt/gem5.fast, or a gem5 checkout with build/ARM/gem5.opt "
                         "(default: $GEM5, then $GEM5_ROOT)")
@@ -302,6 +308,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_gem5(args: argparse.Namespace) -> int:
+    """`axsim gem5`: a failed gem5 run (Gem5Error, which names the log and the console's last line)
+    is a one-line error and exit status 1."""
+    try:
+        return _cmd_gem5(args)
+    except Gem5Error as exc:
+        print(f"axsim gem5: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _cmd_gem5(args: argparse.Namespace) -> int:
     from .run_cli import default_sasa, system_params
     from .kernel_run import dims_for, kernel_elf, make_inputs, reference, to_memory
     from kernels.build import kernel_spec
@@ -313,6 +329,9 @@ def cmd_gem5(args: argparse.Namespace) -> int:
     if artefacts and args.max_insts is not None:
         raise ValueError("--max-insts is for SE mode; an FS run ends when the guest script exits")
     gem5 = "gem5.opt" if args.dry_run else find_gem5(args.gem5)   # fail before any build
+    from kernels.build import KERNELS
+    if args.kernel not in KERNELS:
+        return _cmd_gem5_program(args, gem5, artefacts, params)
     dims = dims_for(args.kernel, args.shape, m=args.m, n=args.n, k=args.k, c=args.c, h=args.h,
                     w=args.w, oc=args.oc)
     sparce = args.sparce == "on"
@@ -388,6 +407,78 @@ def _cmd_gem5_fs(args, gem5, artefacts, baked: Path, params_json: Path, m5out: P
     print(f"gem5 FS ROI stats in {stats} (system.minor.numCycles {meta['roi_cycles']}); "
           f"output vs numpy: {'bit-exact' if exact else 'MISMATCH'}")
     return 0 if exact else 1
+
+
+def program_oracle(elf: Path, timeout: float = 600) -> tuple[bytes, str]:
+    """The program's expected stdout and where it came from: qemu-aarch64 (an independent emulator),
+    or, for an ELF qemu cannot run (SASA-LD is undefined there), sparce_sim with SPARCE off, where
+    SASA-LD loads nothing (its plain execution is checked against qemu in tests/test_engine_kernels.py)."""
+    from .kernel_verify import VerifyError, run_qemu
+    try:
+        return run_qemu(elf, timeout), "qemu-aarch64"
+    except VerifyError as exc:
+        from sparce_sim.runner import simulate
+        result = simulate(elf, sparce=False)
+        if result.exit_code != 0:
+            raise ValueError(f"{elf}: the program exits with {result.exit_code} on sparce_sim too; "
+                             f"qemu-aarch64: {exc}") from None
+        return result.stdout, "sparce_sim (SPARCE off; qemu-aarch64 could not run it)"
+
+
+def _cmd_gem5_program(args, gem5, artefacts, params: SystemParams) -> int:
+    """`axsim gem5 ELF`: a static program as it is, in SE or (--fs) FS mode; its stdout is checked
+    against program_oracle's. In FS mode the region of interest is the program's process."""
+    import re
+    import time
+
+    from atomic_output import write_text
+    from sparce_sim.loader import load_elf
+
+    elf = Path(args.kernel)
+    if not elf.is_file():
+        from kernels.build import KERNELS
+        raise FileNotFoundError(f"{elf}: no such file, and not a kernel ({', '.join(sorted(KERNELS))})")
+    load_elf(elf)                                   # a static AArch64 ELF, or a one-line LoadError
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    params_json = write_text(out / "params.json", json.dumps(params.as_dict(), indent=1))
+    m5out = out / "m5out"
+    sparce = args.sparce == "on"
+    if artefacts:
+        script = write_text(out / "guest.sh", guest_script(elf.read_bytes(), "prog", roi_in_script=True))
+        cmd = fs_gem5_command(gem5, artefacts, script, m5out, params_json, sparce, args.mem,
+                              args.skippable_rule, args.boot_limit_s)
+    else:
+        cmd = gem5_command(gem5, elf.resolve(), m5out, params_json, sparce, args.mem, args.max_insts,
+                           args.skippable_rule)
+    (out / "command.txt").write_text(" ".join(cmd) + "\n")
+    meta = {"program": str(elf), "mode": "fs" if artefacts else "se", "sparce": sparce, "mem": args.mem,
+            "skippable_rule": args.skippable_rule, "command": cmd}
+    if args.dry_run:
+        (out / "run.json").write_text(json.dumps(meta, indent=1))
+        print(" ".join(cmd))
+        return 0
+    expected, oracle = program_oracle(elf)
+    if m5out.exists():                      # stale console/stats must not be read as this run's
+        import shutil
+        shutil.rmtree(m5out)
+    t0 = time.monotonic()
+    if artefacts:
+        roi, _console = run_gem5_fs(cmd, m5out, out, args.timeout)
+        stats = write_text(out / "stats.txt", roi)
+        cycles = re.search(r"^system\.minor\.numCycles\s+(\d+)", roi, re.M)
+    else:
+        stats = run_gem5(cmd, m5out, out, args.timeout)
+        cycles = re.search(r"^system\.cpu\.numCycles\s+(\d+)", stats.read_text(), re.M)
+    meta["wall_s"] = round(time.monotonic() - t0, 1)
+    raw = (m5out / PROGRAM_OUT).read_bytes() if (m5out / PROGRAM_OUT).is_file() else b""
+    meta["check"] = {"oracle": oracle, "bytes": len(raw), "expected_bytes": len(expected),
+                     "identical": raw == expected}
+    meta["cycles"] = int(cycles.group(1)) if cycles else None
+    (out / "run.json").write_text(json.dumps(meta, indent=1))
+    print(f"gem5 {'FS ROI ' if artefacts else ''}stats in {stats} (cycles {meta['cycles']}); program stdout vs "
+          f"{oracle}: {'identical' if raw == expected else 'DIFFERENT'}")
+    return 0 if raw == expected else 1
 
 
 if __name__ == "__main__":   # python3 -m sparce_jobs.gem5_backend KERNEL ... (before cli.py wires it)

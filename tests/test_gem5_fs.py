@@ -420,3 +420,83 @@ def test_run_gem5_fs_returns_the_roi_block(tmp_path):
     cmd = _fake_gem5(tmp_path, "axsim-fs: program exit 0, 4 output bytes\n", stats=stats)
     roi, console = gb.run_gem5_fs(cmd, tmp_path / "m5out", tmp_path)
     assert "numCycles 5" in roi and "numCycles 9" not in roi and "program exit 0" in console
+
+
+# ---- `axsim gem5 ELF`: any static program, SE and FS (issue 17 item 2)
+PROGRAM_SRC = ROOT / "benchmarks" / "results" / "gem5_reference_extra" / "src"
+
+
+def _static_program(tmp_path: Path) -> Path:
+    """branchy.c of the fidelity programs, built as its gem5 run was (prints a checksum)."""
+    elf = tmp_path / "branchy"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-static", "-nostdlib", "-ffreestanding", "-fno-pie",
+                    "-no-pie", "-I", str(PROGRAM_SRC), str(PROGRAM_SRC / "branchy.c"), "-o", str(elf)],
+                   check=True)
+    return elf
+
+
+def _fake_se_gem5(tmp_path: Path, program_out: bytes) -> Path:
+    """An executable stand-in for gem5 in SE mode: writes stats.txt and the program's stdout."""
+    fake = tmp_path / "fake_gem5"
+    fake.write_text("#!" + sys.executable + "\n"
+                    "import pathlib, sys\n"
+                    "d = pathlib.Path(sys.argv[sys.argv.index('-d') + 1]); d.mkdir(parents=True, exist_ok=True)\n"
+                    f"(d / 'stats.txt').write_text({gb.STATS_BEGIN!r} + '\\nsystem.cpu.numCycles 1234\\n')\n"
+                    f"(d / sys.argv[sys.argv.index('--output') + 1]).write_bytes({program_out!r})\n")
+    fake.chmod(0o755)
+    return fake
+
+
+def _axsim(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "axsim.cli", *argv], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_gem5_runs_a_static_program_and_checks_its_stdout_against_qemu(tmp_path):
+    elf = _static_program(tmp_path)
+    want = subprocess.run(["qemu-aarch64", str(elf)], capture_output=True, check=True).stdout
+    assert want.strip()                                  # the program prints its checksum
+    out = tmp_path / "run"
+    proc = _axsim("gem5", str(elf), "--gem5", str(_fake_se_gem5(tmp_path, want)), "--sparce", "off",
+                  "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert run["check"] == {"oracle": "qemu-aarch64", "bytes": len(want), "expected_bytes": len(want),
+                            "identical": True}
+    assert run["cycles"] == 1234 and run["mode"] == "se"
+    assert "--binary" in run["command"] and str(elf.resolve()) in run["command"]
+
+
+def test_gem5_static_program_with_wrong_output_fails(tmp_path):
+    elf = _static_program(tmp_path)
+    proc = _axsim("gem5", str(elf), "--gem5", str(_fake_se_gem5(tmp_path, b"0\n")), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 1 and "DIFFERENT" in proc.stdout
+
+
+def test_gem5_target_neither_kernel_nor_elf_is_a_one_line_error(tmp_path):
+    fake = _fake_se_gem5(tmp_path, b"")
+    proc = _axsim("gem5", str(tmp_path / "nope"), "--gem5", str(fake), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "no such file, and not a kernel" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    text = tmp_path / "text.elf"
+    text.write_text("not an ELF")
+    proc = _axsim("gem5", str(text), "--gem5", str(fake), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and str(text) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_fs_program_dry_run_brackets_the_process_with_m5_stats(tmp_path):
+    elf = _static_program(tmp_path)
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    for name in gb.FS_ARTEFACTS.values():
+        (fs / name).write_bytes(b"x")
+    out = tmp_path / "run"
+    proc = _axsim("gem5", str(elf), "--fs", str(fs), "--dry-run", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    script = (out / "guest.sh").read_text()
+    body = script[script.index("AXSIM_ELF_END\nchmod"):]
+    lines = [ln for ln in body.splitlines() if ln.strip()]
+    run_at = lines.index("./prog > prog.out")
+    assert lines[run_at - 1] == "m5 resetstats" and lines[run_at + 2] == "m5 dumpstats"
+    packed = script.split("<<'AXSIM_ELF_END'\n")[1].split("AXSIM_ELF_END")[0]
+    assert base64.b64decode(packed) == elf.read_bytes()
+    assert json.loads((out / "run.json").read_text())["mode"] == "fs"
