@@ -1,4 +1,6 @@
 """Bad input gets a clear error naming the file, symbol or PC and the cause, and no output (issue 2/3)."""
+from pathlib import Path
+
 import pytest
 
 from axsim.cli import main
@@ -87,7 +89,13 @@ def test_ctrl_c_stops_a_run_with_one_line(tmp_path):
     elf = build_snippet("1:\n    add x1, x1, #1\n    b 1b\n")
     proc = subprocess.Popen([sys.executable, "-m", "axsim.cli", "run", str(elf), "--out", str(tmp_path / "o")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    # send the signal once the engine runs (its native module is mapped), not while Python is still
+    # importing: on a loaded machine start-up alone can take seconds
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "_native" not in maps.read_text():
+        time.sleep(0.1)
+    time.sleep(1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
