@@ -91,12 +91,15 @@ def test_ctrl_c_stops_a_run_with_one_line(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # send the signal once the engine runs (its native module is mapped), not while Python is still
     # importing: on a loaded machine start-up alone can take seconds
-    maps = Path(f"/proc/{proc.pid}/maps")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and "_native" not in maps.read_text():
-        time.sleep(0.1)
-    time.sleep(1)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    try:
+        maps = Path(f"/proc/{proc.pid}/maps")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "_native" not in maps.read_text():
+            time.sleep(0.1)
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()                          # never leave the endless loop running
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["axsim run: interrupted"]
