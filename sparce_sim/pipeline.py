@@ -228,7 +228,8 @@ class Pipeline:
                 lsq_i = lsq_i + 1 if lsq_i + 1 < len(lsq_ring) else 0
             ring_i = ring_i + 1 if ring_i + 1 < window else 0
             if si.wb_base >= 0:
-                self._save(fetch_t, fetch_slots, issue_t, issue_slots, commit_t, commit_slots, ring_i)
+                self.fetch_t, self.fetch_slots, self.issue_t, self.issue_slots = fetch_t, fetch_slots, issue_t, issue_slots
+                self.commit_t, self.commit_slots, self.ring_i = commit_t, commit_slots, ring_i
                 self._writeback_uop(si.wb_base)
                 fetch_t, fetch_slots, issue_t, issue_slots = self.fetch_t, self.fetch_slots, self.issue_t, self.issue_slots
                 commit_t, commit_slots, ring_i = self.commit_t, self.commit_slots, self.ring_i
@@ -248,22 +249,18 @@ class Pipeline:
         return mem_i
 
     # ---- gem5's writeback micro-op of a pre/post-indexed load/store (StaticInst.wb_base)
-    def _save(self, fetch_t: int, fetch_slots: int, issue_t: int, issue_slots: int, commit_t: int,
-              commit_slots: int, ring_i: int) -> None:
-        self.fetch_t, self.fetch_slots, self.issue_t, self.issue_slots = fetch_t, fetch_slots, issue_t, issue_slots
-        self.commit_t, self.commit_slots, self.ring_i = commit_t, commit_slots, ring_i
-
-    def _uop(self, fu: int, latency: int, earliest: int) -> tuple[int, int]:
-        """One micro-op after the previous one, in the same line: a decode slot, the in-flight
-        window, in-order issue (not before `earliest`) on `fu`, in-order commit. Returns its
-        (issue, commit) cycles."""
+    def _writeback_uop(self, base: int) -> None:
+        """gem5's MicroAddXiUop after a pre/post-indexed access, one micro-op after it in the same
+        line: a decode slot, the in-flight window, in-order IntAlu issue reading the old base, the
+        new base `lat_int_alu` later, in-order commit."""
+        lat, fu = self.p.lat_int_alu, FU_INT
         if self.fetch_slots >= self.p.decode_width:
             self.fetch_t, self.fetch_slots = self.fetch_t + 1, 0
         back = self.ring[self.ring_i] - self.depth
         if self.fetch_t < back:
             self.fetch_t, self.fetch_slots = back, 0
         self.fetch_slots += 1
-        t = max(self.fetch_t + self.depth, self.issue_t, earliest)
+        t = max(self.fetch_t + self.depth, self.issue_t, self.ret[base] - self.src_rel[fu])
         if t == self.fu_last[fu] and self.fu_count[fu] >= self.fu_units[fu]:
             t += 1
         if t == self.issue_t:
@@ -278,23 +275,15 @@ class Pipeline:
             self.fu_count[fu] += 1
         else:
             self.fu_last[fu], self.fu_count[fu] = t, 1
-        done = t + latency
-        if done > self.commit_t:
-            self.commit_t, self.commit_slots = done, 1
+        if t + lat > self.commit_t:
+            self.commit_t, self.commit_slots = t + lat, 1
         elif self.commit_slots >= self.p.commit_limit:
             self.commit_t, self.commit_slots = self.commit_t + 1, 1
         else:
             self.commit_slots += 1
         self.ring[self.ring_i] = self.commit_t
         self.ring_i = self.ring_i + 1 if self.ring_i + 1 < self.window else 0
-        return t, self.commit_t
-
-    def _writeback_uop(self, base: int) -> None:
-        """gem5's MicroAddXiUop after a pre/post-indexed access: an IntAlu micro-op that reads the
-        old base and writes the new one."""
-        lat = self.p.lat_int_alu
-        t, c = self._uop(FU_INT, lat, self.ret[base] - self.src_rel[FU_INT])
-        self.ret[base], self.ready[base] = t + lat, c
+        self.ret[base], self.ready[base] = t + lat, self.commit_t
 
     def _data_lines(self, si: StaticInst, mem: list, mem_i: int, shift: int) -> tuple[int, list[int]]:
         """Consume the hook records of one load/store; return (new index, the lines of its

@@ -480,18 +480,18 @@ class Pipeline {
     }
 
   private:
-    /* One micro-op after the previous one, in the same line (pipeline.py _uop): a decode slot,
-     * the in-flight window, in-order issue no earlier than `earliest` on `fu`, in-order commit.
-     * Returns the issue cycle; the commit cycle is exec.commit_t. */
-    int64_t uop(int fu, int latency, int64_t earliest) {
+    /* gem5's MicroAddXiUop after a pre/post-indexed access, one micro-op after it in the same
+     * line (pipeline.py _writeback_uop): a decode slot, the in-flight window, in-order IntAlu issue
+     * reading the old base, the new base lat_int later, in-order commit. */
+    void writeback_uop(int base) {
         if (fetch.slots >= p.decode_width) { fetch.t++; fetch.slots = 0; }
         int64_t back = fetch.ring[fetch.ring_i] - p.depth;
         if (fetch.t < back) { fetch.t = back; fetch.slots = 0; }
         fetch.slots++;
         int64_t t = fetch.t + p.depth;
         if (t < exec.issue_t) t = exec.issue_t;
-        if (t < earliest) t = earliest;
-        t = exec.fus.earliest(fu, t);
+        if (t < exec.ret[base] - p.src_rel[FU_INT]) t = exec.ret[base] - p.src_rel[FU_INT];
+        t = exec.fus.earliest(FU_INT, t);
         if (t == exec.issue_t) {
             if (exec.issue_slots >= p.issue_limit) { t++; exec.issue_slots = 1; }
             else exec.issue_slots++;
@@ -499,15 +499,8 @@ class Pipeline {
             exec.issue_slots = 1;
         }
         exec.issue_t = t;
-        exec.fus.accept(fu, t, latency);
-        fetch.retire(exec.commit(t + latency, p));
-        return t;
-    }
-
-    /* gem5's MicroAddXiUop after a pre/post-indexed access: an IntAlu micro-op that reads the
-     * old base and writes the new one (pipeline.py _writeback_uop). */
-    void writeback_uop(int base) {
-        int64_t t = uop(FU_INT, p.lat_int, exec.ret[base] - p.src_rel[FU_INT]);
+        exec.fus.accept(FU_INT, t, p.lat_int);
+        fetch.retire(exec.commit(t + p.lat_int, p));
         exec.ret[base] = t + p.lat_int;
         exec.ready[base] = exec.commit_t;
     }
