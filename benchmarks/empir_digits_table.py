@@ -104,6 +104,17 @@ def mechanism_studies(out: Path, best: list[dict], x, y, params, n: int, log) ->
             "averaging_vs_voting": _study_cached(out, f"avg_vs_vote_n{len(xa)}", avg_vs_vote, log)}
 
 
+def _reuse_search(out: Path, rank: str, n_search: int) -> dict | None:
+    """<out>/search.json when it was made with the same ranking and sample size (a re-run that only
+    adds comparison rows does not repeat the search)."""
+    from sw_models.empir.store import load_json
+    path = out / "search.json"
+    if not path.is_file():
+        return None
+    found = load_json(path)
+    return found if found.get("rank") == rank and found.get("n_search") == n_search else None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("runs/empir_digits"))
@@ -141,8 +152,8 @@ def main() -> int:
                           "seconds": round(t_train, 1)}))
         return 0
     params = pipeline.default_params(arch)
-    found = pipeline.run_search(args.out, x_te, y_te, params, 1, 2, "vote", args.n_search, log=log,
-                                 jobs=args.jobs, rank=args.rank)
+    found = _reuse_search(args.out, args.rank, args.n_search) or pipeline.run_search(
+        args.out, x_te, y_te, params, 1, 2, "vote", args.n_search, log=log, jobs=args.jobs, rank=args.rank)
     best = [r for r in pipeline.load_pool(args.out)
             if r["name"] in found["best"]["members"] and not r["full_precision"]]
     t_search = time.time() - t0 - t_train

@@ -16,7 +16,7 @@ from sw_models.compression.pruning import agp_sparsity, magnitude_mask, prune_on
 from sw_models.compression.quantize import check_bits, quantize
 from sw_models.compression.sweep import compress_to_container, unpack_container
 
-GRID = ["--alpha", "1", "--beta", "1,2", "--fc", "0,1", "--block", "16x16"]
+GRID = ["--alpha", "1", "--beta", "1", "--fc", "0,1", "--block", "16x16"]
 
 
 @pytest.fixture(scope="module")
