@@ -388,9 +388,7 @@ def _cmd_gem5_fs(args, gem5, artefacts, baked: Path, params_json: Path, m5out: P
         (out / "run.json").write_text(json.dumps(meta, indent=1))
         print(" ".join(cmd))
         return 0
-    if m5out.exists():                      # stale console/stats must not be read as this run's
-        import shutil
-        shutil.rmtree(m5out)
+    _fresh_m5out(m5out)
     t0 = time.monotonic()
     roi, console = run_gem5_fs(cmd, m5out, out, args.timeout)
     meta["wall_s"] = round(time.monotonic() - t0, 1)
@@ -407,6 +405,13 @@ def _cmd_gem5_fs(args, gem5, artefacts, baked: Path, params_json: Path, m5out: P
     print(f"gem5 FS ROI stats in {stats} (system.minor.numCycles {meta['roi_cycles']}); "
           f"output vs numpy: {'bit-exact' if exact else 'MISMATCH'}")
     return 0 if exact else 1
+
+
+def _fresh_m5out(m5out: Path) -> None:
+    """Remove an earlier run's m5out: its console and stats must not be read as this run's."""
+    if m5out.exists():
+        import shutil
+        shutil.rmtree(m5out)
 
 
 def program_oracle(elf: Path, timeout: float = 600) -> tuple[bytes, str]:
@@ -459,9 +464,7 @@ def _cmd_gem5_program(args, gem5, artefacts, params: SystemParams) -> int:
         print(" ".join(cmd))
         return 0
     expected, oracle = program_oracle(elf)
-    if m5out.exists():                      # stale console/stats must not be read as this run's
-        import shutil
-        shutil.rmtree(m5out)
+    _fresh_m5out(m5out)
     t0 = time.monotonic()
     if artefacts:
         roi, _console = run_gem5_fs(cmd, m5out, out, args.timeout)
