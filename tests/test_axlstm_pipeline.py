@@ -12,7 +12,7 @@ pytest.importorskip("sacrebleu")
 
 from axsim.cli import main
 from sw_models.axlstm import data as D, onnx_model as O, pipeline
-from sw_models.axlstm.approx import InputAnalyzer
+from sw_models.axlstm.approx import InputAnalyzer, input_diff_keep
 from sw_models.onnx_io import OnnxModelError
 
 
@@ -122,3 +122,31 @@ def test_dataset_file_checks(tmp_path):
     path = D.save_dataset(frames, tmp_path / "f.npz")
     back = D.load_dataset(path)
     assert back.splits["test"][0][1] == ["one"] and back.splits["test"][0][0].shape == (3, 4)
+
+
+def _scene_clips(distinct, n, seed=7):
+    images, labels = D._mnist(14)
+    rng, pool = np.random.default_rng(seed), np.arange(1000, 5000)
+    out = []
+    for _ in range(n):
+        scenes = []
+        frames, words = D._clip(rng, images, labels, pool, 0.03, distinct, scenes)
+        out.append((frames, words, np.array(scenes)))
+    return out
+
+
+def test_s2vt_scenes_captions_say_what_not_how_long():
+    """Consecutive scenes show different digits, so the caption is the run-collapsed content: InputDiff
+    (up to the DiffThres Algorithm 1 reaches, 0.06) keeps every scene's first frame and so every word's
+    evidence. The old s2vt generator repeats digits, which this property rules out."""
+    clips = _scene_clips(True, 300)
+    for frames, words, scenes in clips:
+        digits = words[::2]
+        assert len(digits) == scenes.max() + 1 and all(a != b for a, b in zip(digits, digits[1:]))
+        kept = input_diff_keep(frames, 0.06)
+        for start in np.flatnonzero(np.diff(scenes, prepend=-1)):
+            assert any(np.array_equal(k, frames[start]) for k in kept)
+        assert len(kept) < len(frames)                                # held frames are redundant
+    old = _scene_clips(False, 300)
+    assert any(any(a == b for a, b in zip(w[::2], w[2::2])) for _, w, _ in old)
+    assert D.make("s2vt_scenes", 30).kind == "frames"

@@ -1,6 +1,6 @@
 """`axsim lstm`: AxLSTM, dissertation chapter 5 (DTS, DSR, Algorithm 1).
 
-    axsim lstm train    --bench nmt1|nmt2|s2vt --out DIR [--steps N] [--hidden H] [--layers L]
+    axsim lstm train    --bench nmt1|nmt2|s2vt|s2vt_scenes --out DIR [--steps N] [--hidden H] [--layers L]
     axsim lstm analyze  --out DIR [--modes dts dsr both] [--iters T] [--delta D] [--max-steps K]
     axsim lstm evaluate --out DIR [--n-test N] [--batch B] [--beam K] [--data FILE]
     axsim lstm plot     --out DIR [DIR ...] --figs FIGDIR
@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="lstm_command", required=True)
 
     t = sub.add_parser("train", help="generate the benchmark data and train the baseline (resumes)")
-    t.add_argument("--bench", required=True, help="nmt1, nmt2 or s2vt")
+    t.add_argument("--bench", required=True, help="nmt1, nmt2, s2vt or s2vt_scenes")
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--steps", type=int, default=None, help="training steps (default per benchmark)")
     t.add_argument("--hidden", type=int, default=None)

