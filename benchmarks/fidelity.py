@@ -163,9 +163,12 @@ def pick(stats: dict[str, float], sparce: bool) -> dict[str, float | None]:
     return {k: stats.get(n, 0.0) for k, n in names.items()}   # gem5 omits some zero-valued stats
 
 
+ENGINE = "native"     # --engine: sparce_sim's native engine or its Python reference model
+
+
 def run_sparce_sim(elf: Path, sparce: bool) -> tuple[dict, bytes]:
     from sparce_sim.runner import simulate
-    r = simulate(elf, sparce=sparce)
+    r = simulate(elf, sparce=sparce, engine=ENGINE)
     return dict(r.stats), r.stdout
 
 
@@ -329,7 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS / "fidelity.json")
     ap.add_argument("--record", action="store_true",
                     help="with --gem5: rerun gem5 and store its results under benchmarks/results first")
+    ap.add_argument("--engine", choices=("native", "python"), default="native",
+                    help="sparce_sim engine (python: the reference model, slower)")
     args = ap.parse_args(argv)
+    global ENGINE
+    ENGINE = args.engine
     gem5 = Path(args.gem5) if args.gem5 else None
     if gem5 is not None and not (gem5.is_file() and os.access(gem5, os.X_OK)):
         print(f"fidelity.py: error: gem5 binary {gem5} not found or not executable", file=sys.stderr)

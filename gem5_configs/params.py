@@ -78,14 +78,10 @@ class SystemParams:
         """Cycles from fetch to the earliest issue: Fetch1 -> Fetch2 -> Decode -> Execute."""
         return self.fetch1_to_fetch2_delay + self.fetch2_to_decode_delay + self.decode_to_execute_delay
 
-    def taken_bubble(self) -> int:
-        """Cycles from a predicted-taken branch's fetch to its target's: Fetch2 tells Fetch1
-        (backward delay), Fetch1 fetches the target line (L1I), and hands it on (forward delay)."""
-        return self.fetch1_to_fetch2_backward_delay + self.l1i.latency + self.fetch1_to_fetch2_delay
-
     def mispredict_redirect(self) -> int:
-        """Cycles from a mispredicted branch's commit (Minor executes at commit) to its target's
-        fetch: Execute tells Fetch1 (executeBranchDelay), the L1I, the forward delay."""
+        """Cycles from a SPARCE squash's settle cycle to the fetch after its region (the PSRU's
+        redirect, sparce.py): Execute tells Fetch1 (executeBranchDelay), the L1I, the forward
+        delay. Branches are redirected through sparce_sim.pipeline.Fetch1's line model."""
         return self.branch_delay + self.l1i.latency + self.fetch1_to_fetch2_delay
 
     def sparce_min_distance(self) -> int:

@@ -3,11 +3,12 @@
 The model walks the committed instruction stream in program order and computes, per instruction,
 its fetch, issue, completion and commit cycles from recurrences:
 
-- Fetch (Fetch1/Fetch2): line based through the L1I; `decode_width` instructions per cycle; a new
-  line costs only its miss penalty (Fetch1 runs a line ahead). A taken branch predicted in Fetch2
-  redirects Fetch1: `params.taken_bubble()` (backward delay, L1I, forward delay). A mispredict is
-  known at the branch's commit (Minor executes there) and refetches after
-  `params.mispredict_redirect()`.
+- Fetch (Fetch1/Fetch2, `Fetch1` below): Fetch1 requests one line at a time through the L1I and
+  streams sequential lines ahead while Fetch2's two-line buffer has room; Fetch2 takes
+  `decode_width` instructions a cycle. A taken branch predicted in Fetch2 changes Fetch1's stream
+  a backward delay later, and the target line is requested once the old stream's request in
+  flight is answered. A mispredict is known at the branch's commit (Minor executes there); until
+  then Fetch1 streams the predicted path (its requests delay the refetch and are L1I accesses).
 - Issue (Execute): in order, at most `issue_limit` per cycle, after the front-end depth
   (Fetch1->Fetch2->Decode->Execute delays), when Minor's scoreboard allows it (each source's
   return cycle, its writer's issue + FU latency, at most `src_rel_*` cycles ahead:
@@ -26,8 +27,6 @@ its fetch, issue, completion and commit cycles from recurrences:
   A load completes when its last access does (misses, MSHR hits wait for the fill). A store
   completes at issue; at commit its accesses enter the `store_buffer`, which sends them in order
   and frees an entry when its access completes; a store cannot commit while the buffer is full.
-- Fetch1 keeps streaming lines: after a taken branch or a redirect, the line after the branch's
-  was already requested (an L1I access, wasted), and the target line is fetched anew.
 
 Departures from Minor (stated so results can be cross-checked against gem5):
 - no separate Fetch2/Decode input buffers; their capacity is folded into the in-flight window;
@@ -38,6 +37,8 @@ Departures from Minor (stated so results can be cross-checked against gem5):
   ops they made sgemm 11% and matmul 15% slower than gem5 (notes/issue16.md, session 5): the
   model's window counts instructions where Minor's input buffers hold bundles of micro-ops;
 - loads do not search the store buffer (no forwarding, no ordering stall);
+- on a wrong path, Fetch2 runs straight on: a branch it would predict taken there (changing
+  Fetch1's stream once more) is not followed (the path is not executed; notes/issue16.md);
 - the branch predictor is bimodal (`bp_entries` 2-bit counters indexed by PC), direct branches'
   targets are known at decode, indirect ones need a hit in a direct-mapped `btb_entries` BTB, and
   returns use an unbounded return address stack; gem5's default is a TournamentBP;
@@ -51,7 +52,85 @@ from .cache import Hierarchy
 from .decode import FU_DIV, FU_FLOAT, FU_INT, FU_MEM, FU_MISC, FU_MULT, NUM_REGS, StaticInst
 
 
-WASTED_LINES = 2     # lines Fetch1 has requested past a taken branch (fetch2InputBufferSize)
+NEVER = 1 << 62
+
+
+class Fetch1:
+    """gem5's Fetch1 and Fetch2's line buffer (src/cpu/minor/fetch1.cc, fetch2.cc).
+
+    Fetch1 requests one line at a time (fetch1FetchLimit = 1): a fetch issued at cycle i is
+    answered by the L1I `lat` (+ miss penalty) cycles later, its line is handed to Fetch2 then, and
+    the next fetch can issue the cycle after. It streams sequential lines ahead while Fetch2's input
+    buffer (fetch2InputBufferSize = 2 lines, reserved at request) has room; Fetch2 frees a line when
+    it has taken its last instruction. A stream change (a taken prediction in Fetch2, a mispredict
+    from Execute) reaches Fetch1 a backward delay later; the first line of the new stream is
+    requested once the fetch still in flight of the old stream has been answered. Lines Fetch1
+    requested in the old stream are L1I accesses whose instructions are discarded.
+
+    Cycles are in the model's fetch time base: an instruction's fetch cycle `f` is the cycle Fetch1
+    hands its line on (request + L1I latency); Fetch2 takes it at f + 1.
+    """
+
+    def __init__(self, params, caches: Hierarchy) -> None:
+        self.caches = caches
+        self.lat = params.l1i.latency
+        self.dw = params.decode_width
+        self.per_line = (1 << caches.line_shift) // 4
+        self.wrong_path_limit = params.execute_input_buffer * params.decode_width
+        self.line = -1          # the line Fetch2 is taking instructions from
+        self.slot = 0           # cycle Fetch1 may request its next line (the last request answered)
+        self.prev_pop = 0       # cycle Fetch2 freed the line before `line` (the buffer holds two)
+
+    def _request(self, line: int, at: int) -> int:
+        """Request `line` at cycle `at` or later; returns the cycle its line is handed on."""
+        at = max(at, self.slot)
+        ready = at + self.lat + self.caches.inst_miss_penalty(line)
+        self.slot = ready + 1
+        return ready
+
+    def start(self, line: int, at: int) -> int:
+        """A new stream whose first line Fetch1 requests at `at` (or once its fetch slot frees)."""
+        self.line, self.prev_pop = line, 0
+        return self._request(line, at)
+
+    def advance(self, line: int, last_f: int) -> int:
+        """The committed stream moves on to `line`; Fetch2 took the current line's last
+        instruction at fetch cycle `last_f`. Returns the cycle `line` is handed on."""
+        if not 0 <= line - self.line <= 4:        # not a sequential move: refetch
+            return self.start(line, last_f + 1)
+        pop, ready = last_f + 1, 0
+        while self.line < line:                   # lines a SPARCE skip jumped over came too
+            ready = self._request(self.line + 1, self.prev_pop)
+            self.line, self.prev_pop = self.line + 1, pop
+        return ready
+
+    def run_ahead(self, until: int, pop: int) -> None:
+        """Fetch1 goes on requesting the lines after the current one up to cycle `until`; Fetch2
+        frees each of them (it dumps them on a taken prediction) at cycle `pop`."""
+        line = self.line
+        while max(self.slot, self.prev_pop) <= until:
+            line += 1
+            self._request(line, max(self.slot, self.prev_pop))
+            self.prev_pop = pop
+
+    def wrong_path(self, until: int, line: int, pop: int, budget: int) -> None:
+        """Fetch2 takes a wrong path that continues sequentially after `line` (freed at `pop`),
+        decode_width instructions a cycle and at most `budget` more of them (then Decode's and
+        Execute's buffers behind the unresolved branch are full); Fetch1 streams lines ahead up to
+        cycle `until`."""
+        while max(self.slot, self.prev_pop) <= until:
+            line += 1
+            ready = self._request(line, max(self.slot, self.prev_pop))
+            self.prev_pop = pop
+            n = min(self.per_line, budget)
+            budget -= n
+            pop = ready + -(-n // self.dw) if n == self.per_line else NEVER
+
+    def line_rest(self, pc: int, f: int) -> tuple[int, int]:
+        """Fetch2 takes the instructions from `pc` to the end of its line, from fetch cycle f on:
+        (the cycle it frees the line, how many it took)."""
+        n = self.per_line - (pc >> 2) % self.per_line
+        return f + -(-n // self.dw), n
 
 
 @dataclass
@@ -73,8 +152,8 @@ class Pipeline:
         self.p = params
         self.caches = caches
         self.depth = params.frontend_depth()
-        self.taken_bubble = params.taken_bubble()
-        self.redirect = params.mispredict_redirect()
+        self.fetch1 = Fetch1(params, caches)
+        self.redirect = params.mispredict_redirect()     # a SPARCE squash's refetch (sparce.py)
         self.window = max(1, params.execute_input_buffer)
         self.ready = [0] * NUM_REGS
         self.ret = [0] * NUM_REGS            # the scoreboard's return cycle: issue + FU latency
@@ -133,10 +212,9 @@ class Pipeline:
             # ---- fetch
             line = si.pc >> shift
             if line != last_line:
-                pen = caches.inst_miss_penalty(line)
-                if pen:
-                    fetch_t += pen
-                    fetch_slots = 0
+                handed = self.fetch1.advance(line, fetch_t)
+                if handed > fetch_t:
+                    fetch_t, fetch_slots = handed, 0
                 last_line = line
             if fetch_slots >= dw:
                 fetch_t += 1
@@ -340,21 +418,35 @@ class Pipeline:
             slot = (si.pc >> 2) & (len(self.btb) - 1)
             predicted_ok = si.target >= 0 or self.btb[slot] == si.pc
             self.btb[slot] = si.pc
+        f1, shift = self.fetch1, self.caches.line_shift
         if not predicted_ok:
             stats.mispredicts += 1
-            self._wasted_fetches(si.pc)
-            return max(fetch_t, c + self.redirect), 0, -1
+        if nxt < 0:                          # the run ends here
+            return fetch_t, fetch_slots, last_line
+        if not predicted_ok:
+            self._wrong_path(si, f, c, pred_taken)
+            return f1.start(nxt >> shift, c + self.p.branch_delay), 0, nxt >> shift
         if pred_taken and taken:
-            self._wasted_fetches(si.pc)
-            return max(fetch_t, f + self.taken_bubble), 0, -1
+            f1.run_ahead(f + 1, f + 1)       # Fetch2 predicts at f + 1, Fetch1 hears it a cycle on
+            return f1.start(nxt >> shift, f + 1 + self.p.fetch1_to_fetch2_backward_delay), 0, nxt >> shift
         return fetch_t, fetch_slots, last_line
 
-    def _wasted_fetches(self, pc: int) -> None:
-        """Fetch1 had requested the lines after the branch's (its fetch-ahead) before the stream
-        changed: they are L1I accesses whose instructions are discarded."""
-        line = pc >> self.caches.line_shift
-        for ahead in range(1, WASTED_LINES + 1):
-            self.caches.l1i.access(line + ahead)
+    def _wrong_path(self, si: StaticInst, f: int, c: int, pred_taken: bool) -> None:
+        """Fetch between a mispredicted branch's fetch (f) and its commit (c): Fetch2 follows the
+        prediction (the target when predicted taken, else the instructions after the branch) and
+        Fetch1 streams lines for it; their requests delay the refetch and count as L1I accesses."""
+        f1, shift = self.fetch1, self.caches.line_shift
+        budget = f1.wrong_path_limit
+        if pred_taken:
+            f1.run_ahead(f + 1, f + 1)
+            at = f + 1 + self.p.fetch1_to_fetch2_backward_delay
+            if si.target < 0 or max(at, f1.slot) > c:
+                return
+            ready = f1.start(si.target >> shift, at)
+            pop, n = f1.line_rest(si.target, ready)
+        else:
+            pop, n = f1.line_rest(si.pc + 4, f) if (si.pc + 4) >> shift == si.pc >> shift else (f + 1, 0)
+        f1.wrong_path(c, f1.line, pop, budget - n)
 
     # ---- SPARCE hooks into fetch
     def upcoming_fetch_times(self, n: int) -> list[int]:

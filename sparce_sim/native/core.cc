@@ -543,7 +543,7 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     c->caches->line_shift = shift;
     /* pipeline */
     PipelineParams pp;
-    long long dw, depth, il, cl, win, tb, rd, ia, ml, bpe, btbe, lat_mem, load_extra, lsq, sb,
+    long long dw, depth, il, cl, win, l1i_lat, bdelay, backdelay, rd, ia, ml, bpe, btbe, lat_mem, load_extra, lsq, sb,
         rel_int, rel_float, rel_mem, lat_int;
     if (!get_int(cfg, "lat_mem", lat_mem) || !get_int(cfg, "load_commit_extra", load_extra) ||
         !get_int(cfg, "lsq_transfers", lsq) || !get_int(cfg, "store_buffer", sb) ||
@@ -557,13 +557,15 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     pp.src_rel[FU_MEM] = int(rel_mem);
     if (!get_int(cfg, "decode_width", dw) || !get_int(cfg, "depth", depth) ||
         !get_int(cfg, "issue_limit", il) || !get_int(cfg, "commit_limit", cl) ||
-        !get_int(cfg, "window", win) || !get_int(cfg, "taken_bubble", tb) ||
+        !get_int(cfg, "window", win) || !get_int(cfg, "l1i_latency", l1i_lat) ||
+        !get_int(cfg, "branch_delay", bdelay) || !get_int(cfg, "backward_delay", backdelay) ||
         !get_int(cfg, "redirect", rd) || !get_int(cfg, "int_alu_units", ia) ||
         !get_int(cfg, "mem_issue_limit", ml) || !get_int(cfg, "bp_entries", bpe) ||
         !get_int(cfg, "btb_entries", btbe))
         return -1;
     pp.decode_width = int(dw); pp.depth = int(depth); pp.issue_limit = int(il);
-    pp.commit_limit = int(cl); pp.window = int(win); pp.taken_bubble = int(tb); pp.redirect = int(rd);
+    pp.commit_limit = int(cl); pp.window = int(win); pp.redirect = int(rd);
+    pp.l1i_latency = int(l1i_lat); pp.branch_delay = int(bdelay); pp.backward_delay = int(backdelay);
     pp.int_alu_units = int(ia); pp.mem_issue_limit = int(ml);
     pp.bp_entries = unsigned(bpe); pp.btb_entries = unsigned(btbe);
     c->pipe->init(pp, c->caches);

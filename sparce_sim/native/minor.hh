@@ -215,14 +215,15 @@ class Hierarchy {
 struct PipelineParams {
     int decode_width = 2, depth = 3, issue_limit = 2, commit_limit = 2, window = 7;
     int lat_int = 3;                    // IntAlu latency (the writeback micro-op's)
-    int taken_bubble = 4, redirect = 4;
+    int l1i_latency = 3, branch_delay = 1, backward_delay = 1;
+    int redirect = 5;                   // a PSRU squash's refetch (psru.hh)
     int int_alu_units = 2, mem_issue_limit = 1;
     unsigned bp_entries = 2048, btb_entries = 4096;
     int lat_mem = 1, load_extra = 2, lsq_transfers = 2, store_buffer = 5;
     int src_rel[FU_COUNT] = {2, 0, 0, 2, 1, 0};    // srcRegsRelativeLats per FU class
 };
 
-constexpr int WASTED_LINES = 2;   // lines Fetch1 has requested past a taken branch
+constexpr int64_t NEVER = int64_t(1) << 62;
 constexpr int REQUEST_BYTES = 16; // gem5's AArch64 memory micro-ops
 
 struct PipelineStats {
@@ -230,19 +231,81 @@ struct PipelineStats {
              stores = 0, prefetches = 0;
 };
 
-/* Fetch1/Fetch2: line fetches through the L1I, decode_width instructions a cycle, held back by
+/* gem5's Fetch1 and Fetch2's line buffer (pipeline.py Fetch1): one line request in flight
+ * (fetch1FetchLimit), answered after the L1I latency (+ miss penalty); sequential lines streamed
+ * ahead while Fetch2's two-line input buffer has room; a new stream's first line requested once
+ * the old stream's request in flight is answered. Cycles in the fetch time base (Fetch1 hands a
+ * line on at f, Fetch2 takes it at f + 1). */
+struct Fetch1 {
+    Hierarchy *caches = nullptr;
+    int lat = 3, dw = 2;
+    int64_t per_line = 16, wrong_path_limit = 14;
+    int64_t line = -1;       // the line Fetch2 is taking instructions from
+    int64_t slot = 0;        // cycle the next line may be requested (the last request answered)
+    int64_t prev_pop = 0;    // cycle Fetch2 freed the line before `line` (the buffer holds two)
+
+    int64_t request(int64_t l, int64_t at) {
+        if (at < slot) at = slot;
+        int64_t ready = at + lat + caches->inst_miss_penalty(l);
+        slot = ready + 1;
+        return ready;
+    }
+    int64_t start(int64_t l, int64_t at) {
+        line = l;
+        prev_pop = 0;
+        return request(l, at);
+    }
+    /* the committed stream moves on to line l; Fetch2 took the current line's last instruction
+     * at last_f (lines a SPARCE skip jumped over are requested too) */
+    int64_t advance(int64_t l, int64_t last_f) {
+        if (l - line < 0 || l - line > 4) return start(l, last_f + 1);
+        int64_t pop = last_f + 1, ready = 0;
+        while (line < l) {
+            ready = request(line + 1, prev_pop);
+            line++;
+            prev_pop = pop;
+        }
+        return ready;
+    }
+    int64_t next_at() const { return slot > prev_pop ? slot : prev_pop; }
+    /* lines after the current one requested up to cycle until, each freed at pop */
+    void run_ahead(int64_t until, int64_t pop) {
+        for (int64_t l = line; next_at() <= until;) {
+            request(++l, next_at());
+            prev_pop = pop;
+        }
+    }
+    /* a sequential wrong path after line l (freed at pop), at most budget more instructions */
+    void wrong_path(int64_t until, int64_t l, int64_t pop, int64_t budget) {
+        while (next_at() <= until) {
+            int64_t ready = request(++l, next_at());
+            prev_pop = pop;
+            int64_t n = per_line < budget ? per_line : budget;
+            budget -= n;
+            pop = n == per_line ? ready + (n + dw - 1) / dw : NEVER;
+        }
+    }
+    /* Fetch2 takes pc's line from pc to its end from cycle f on: the cycle it frees it; n taken */
+    int64_t line_rest(uint64_t pc, int64_t f, int64_t &n) const {
+        n = per_line - int64_t((pc >> 2) % uint64_t(per_line));
+        return f + (n + dw - 1) / dw;
+    }
+};
+
+/* Fetch2/Decode: decode_width instructions a cycle from the lines Fetch1 hands on, held back by
  * the in-flight window (the ring of the last `window` instructions' commit cycles). */
 struct Fetch {
     int64_t t = 0, last_line = -1, last_fetch = 0;
     int slots = 0;
     std::vector<int64_t> ring;
     int ring_i = 0;
+    Fetch1 f1;
 
-    int64_t next(uint64_t pc, Hierarchy &caches, const PipelineParams &p) {
-        int64_t line = int64_t(pc >> caches.line_shift);
+    int64_t next(uint64_t pc, unsigned line_shift, const PipelineParams &p) {
+        int64_t line = int64_t(pc >> line_shift);
         if (line != last_line) {
-            int pen = caches.inst_miss_penalty(line);
-            if (pen) { t += pen; slots = 0; }
+            int64_t handed = f1.advance(line, t);
+            if (handed > t) { t = handed; slots = 0; }
             last_line = line;
         }
         if (slots >= p.decode_width) { t++; slots = 0; }
@@ -257,11 +320,11 @@ struct Fetch {
         ring_i = ring_i + 1 < int(ring.size()) ? ring_i + 1 : 0;
     }
 
-    /* a stream change: fetch resumes no earlier than `at`, at a new line when `new_line` */
-    void redirect(int64_t at, bool new_line) {
+    /* a stream change: fetch resumes at `at`, in line `line` */
+    void redirect(int64_t at, int64_t line) {
         if (at > t) t = at;
         slots = 0;
-        if (new_line) last_line = -1;
+        last_line = line;
     }
 };
 
@@ -382,6 +445,11 @@ class Pipeline {
         p = params;
         caches = h;
         fetch.ring.assign(p.window > 0 ? p.window : 1, 0);
+        fetch.f1.caches = h;
+        fetch.f1.lat = p.l1i_latency;
+        fetch.f1.dw = p.decode_width;
+        fetch.f1.per_line = int64_t(1) << (h->line_shift - 2);
+        fetch.f1.wrong_path_limit = int64_t(p.window) * p.decode_width;
         lsq_ring.assign(p.lsq_transfers > 0 ? p.lsq_transfers : 1, 0);
         exec.fus.units[FU_INT] = p.int_alu_units;
         exec.fus.units[FU_MEM] = p.mem_issue_limit;
@@ -396,7 +464,7 @@ class Pipeline {
      * line of an executed prfm (-1 when none), next_pc the PC executed after it (-1 unknown). */
     __attribute__((always_inline)) inline
     void time(StaticInst &si, uint64_t pc, uint64_t addr, int64_t prefetch_line, int64_t next_pc) {
-        int64_t f = fetch.next(pc, *caches, p);
+        int64_t f = fetch.next(pc, caches->line_shift, p);
         const bool is_mem = si.mem_bytes || (si.flags & F_PREFETCH);
         int64_t t = exec.issue(si, f, is_mem, p);
         int64_t done = t + si.latency;
@@ -548,22 +616,39 @@ class Pipeline {
         store_buffer.resize(w);
     }
 
-    void wasted_fetches(uint64_t pc) {
-        int64_t line = int64_t(pc >> caches->line_shift);
-        for (int ahead = 1; ahead <= WASTED_LINES; ahead++) caches->l1i.access(line + ahead, false);
+    /* Fetch between a mispredicted branch's fetch f and its commit c (pipeline.py _wrong_path) */
+    void wrong_path(const StaticInst &si, uint64_t pc, int64_t f, int64_t c, bool pred_taken) {
+        Fetch1 &f1 = fetch.f1;
+        const unsigned shift = caches->line_shift;
+        int64_t pop, n = 0;
+        if (pred_taken) {
+            f1.run_ahead(f + 1, f + 1);
+            int64_t at = f + 1 + p.backward_delay;
+            if (si.target < 0 || (at > f1.slot ? at : f1.slot) > c) return;
+            int64_t ready = f1.start(si.target >> shift, at);
+            pop = f1.line_rest(uint64_t(si.target), ready, n);
+        } else if (((pc + 4) >> shift) == (pc >> shift)) {
+            pop = f1.line_rest(pc + 4, f, n);
+        } else {
+            pop = f + 1;
+        }
+        f1.wrong_path(c, f1.line, pop, f1.wrong_path_limit - n);
     }
 
     void branch(const StaticInst &si, uint64_t pc, int64_t c, int64_t f, int64_t nxt) {
         stats.branches++;
         bool taken = nxt >= 0 ? uint64_t(nxt) != pc + 4 : false;
         bool pred_taken = false;
-        if (!bp.predict(si, pc, taken, nxt, pred_taken, stats)) {
-            stats.mispredicts++;
-            wasted_fetches(pc);
-            fetch.redirect(c + p.redirect, true);
+        bool ok = bp.predict(si, pc, taken, nxt, pred_taken, stats);
+        if (!ok) stats.mispredicts++;
+        if (nxt < 0) return;                  // the run ends here
+        const int64_t target_line = nxt >> caches->line_shift;
+        if (!ok) {
+            wrong_path(si, pc, f, c, pred_taken);
+            fetch.redirect(fetch.f1.start(target_line, c + p.branch_delay), target_line);
         } else if (pred_taken && taken) {
-            wasted_fetches(pc);
-            fetch.redirect(f + p.taken_bubble, true);
+            fetch.f1.run_ahead(f + 1, f + 1);     // Fetch2 predicts at f + 1, Fetch1 hears it a cycle on
+            fetch.redirect(fetch.f1.start(target_line, f + 1 + p.backward_delay), target_line);
         }
     }
 };
