@@ -1,12 +1,16 @@
 """AxLSTM (chapter 5) on the three offline benchmarks: wall-clock, operations and BLEU per quality level.
 
-Run:  python benchmarks/axlstm_speed.py [--work out/axlstm] [--benches nmt1 nmt2 s2vt] [--n-test 400]
+Run:  python benchmarks/axlstm_speed.py [--work out/axlstm] [--benches nmt1 nmt2 s2vt s2vt_scenes] [--n-test 400]
 
 For each benchmark it trains the baseline, runs Algorithm 1 (DTS, DSR, both) and evaluates, reusing
 whatever `--work/<bench>` already holds (the same jobs as `axsim lstm train|analyze|evaluate`). Baseline
 and approximate models are timed in the same process, interleaved, minimum of `--repeats` runs, batch 1,
 one thread. Prints JSON and writes it atomically to benchmarks/results/axlstm_speed.json, with the
 figures in benchmarks/results/axlstm_figs/.
+
+The three stand-ins for Table 5.1 are nmt1, nmt2 and s2vt_scenes (captions of what a clip shows).
+s2vt (captions that also depend on how long a digit is held) is the first video stand-in, kept as
+measured history; the averages beside the paper's are over the three stand-ins (`PAPER_SET`).
 """
 from __future__ import annotations
 
@@ -26,7 +30,17 @@ PAPER = {"time_reduction_pct": {"<1": 13.0, "<3": 19.1, "<6": 23.5},
 
 ANALYZE = {"nmt1": dict(per_step=1, delta=0.05, max_steps=12, iters=40),
            "nmt2": dict(per_step=1, delta=0.05, max_steps=10, iters=30),
-           "s2vt": dict(diff_delta=0.015, delta=0.1, max_steps=3, iters=1200)}
+           "s2vt": dict(diff_delta=0.015, delta=0.1, max_steps=3, iters=1200),
+           # per mode. DiffThres rises by 0.03 per step: the scale of the frame features' differences
+           # (median 0.013 between noise-only repeats, 0.045 after a drift, >= 0.17 at a scene cut, in 300
+           # validation-pool clips), measured before any BLEU; DSR at the recorded s2vt DSR settings.
+           # T = 5000: with T = 1200 a step's retraining had not converged (validation drop 3.1, 2.7, 1.6,
+           # -0.1, 0.7, -0.2 over DiffThres 0.03..0.18, each step continuing the last; notes/issue12.md).
+           "s2vt_scenes": {"dts": dict(diff_delta=0.03, delta=0.1, max_steps=6, iters=5000),
+                           "both": dict(diff_delta=0.03, delta=0.1, max_steps=6, iters=5000),
+                           "dsr": dict(diff_delta=0.03, delta=0.1, max_steps=10, iters=100, lr=3e-4)}}
+PAPER_SET = ("nmt1", "nmt2", "s2vt_scenes")
+AIM = {"speedup": 1.3, "bleu_drop": 1.0}
 # The recorded s2vt DSR-only trajectory (algo_dsr) was run with iters=100, lr=3e-4, max_steps=10 before
 # DTS showed that 100-400 retraining iterations could not teach the model single-frame segments; a
 # rerun keeps it (resume) and only fills in what is missing.
@@ -56,17 +70,30 @@ def summarize(results: dict[str, dict]) -> dict:
         out["benchmarks"][bench] = {mode: {q: (_level_row(e) if e else None) for q, e in levels.items()}
                                     for mode, levels in res.get("levels", {}).items()}
         out["benchmarks"][bench]["dsr_sweep_no_retraining"] = res.get("dsr_sweep", [])
+    paper_set = {b: v for b, v in out["benchmarks"].items() if b in PAPER_SET}
+    out["average_both_over"] = sorted(paper_set)
     for q in ("<1", "<3", "<6"):
-        rows = [b["both"][q] for b in out["benchmarks"].values() if b.get("both", {}).get(q)]
-        if rows:
+        named = [(b, v["both"][q]) for b, v in paper_set.items() if v.get("both", {}).get(q)]
+        if named:
+            rows = [r for _, r in named]
             mean = lambda k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
             out["average_both"][q] = {"time_reduction_pct": round(100 * (1 - mean("time_ratio")), 2),
                                       "ops_reduction_pct": round(100 * (1 - mean("ops_ratio")), 2),
                                       "bleu_drop": round(mean("bleu_drop"), 3),
-                                      "speedups": {b: r["speedup"] for b, r in zip(
-                                          [k for k, v in out["benchmarks"].items() if v.get("both", {}).get(q)],
-                                          rows)}}
+                                      "speedups": {b: r["speedup"] for b, r in named}}
+    # the issue's aim, read off the test-split rows (levels are chosen on validation by Algorithm 1)
+    out["aim"] = {**AIM, "met_by": [
+        {"bench": b, "mode": m, "level": q, "speedup": r["speedup"], "wall_speedup": round(1 / r["wall_ratio"], 3),
+         "bleu_drop": r["bleu_drop"]}
+        for b, modes in out["benchmarks"].items() for m, levels in modes.items() if m in ("dts", "dsr", "both")
+        for q, r in levels.items()
+        if r and r["speedup"] >= AIM["speedup"] and r["bleu_drop"] < AIM["bleu_drop"]]}
     return out
+
+
+def analyze_settings(bench: str, mode: str) -> dict:
+    spec = ANALYZE[bench]
+    return spec[mode] if mode in spec else spec
 
 
 def main() -> int:
@@ -75,7 +102,7 @@ def main() -> int:
     from sw_models.empir.store import save_json
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=ROOT / "out" / "axlstm")
-    ap.add_argument("--benches", nargs="+", default=["nmt1", "nmt2", "s2vt"])
+    ap.add_argument("--benches", nargs="+", default=["nmt1", "nmt2", "s2vt", "s2vt_scenes"])
     ap.add_argument("--n-test", type=int, default=400)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
@@ -86,13 +113,16 @@ def main() -> int:
         t0 = time.time()
         out = args.work / bench
         pipeline.train(out, bench)
-        pipeline.analyze(out, **ANALYZE[bench])
+        for mode in ("dts", "dsr", "both"):
+            pipeline.analyze(out, (mode,), **analyze_settings(bench, mode))
         results[bench] = pipeline.evaluate(out, n_test=args.n_test, batch=1, repeats=args.repeats)
         seconds[bench] = round(time.time() - t0, 1)
     summary = summarize(results)
     summary["seconds_this_run"] = seconds
     summary["settings"] = {"batch": 1, "repeats": args.repeats, "n_test": args.n_test, "threads": 1,
-                           "shapes": {b: pipeline.BENCH_SHAPES[b] for b in args.benches}}
+                           "shapes": {b: pipeline.BENCH_SHAPES[b] for b in args.benches},
+                           "analyze": {b: {m: analyze_settings(b, m) for m in ("dts", "dsr", "both")}
+                                       for b in args.benches}}
     save_json(args.results / "axlstm_speed.json", summary)
     plot_all(results, args.results / "axlstm_figs")
     print(json.dumps(summary, indent=1))

@@ -149,4 +149,7 @@ def test_s2vt_scenes_captions_say_what_not_how_long():
         assert len(kept) < len(frames)                                # held frames are redundant
     old = _scene_clips(False, 300)
     assert any(any(a == b for a, b in zip(w[::2], w[2::2])) for _, w, _ in old)
-    assert D.make("s2vt_scenes", 30).kind == "frames"
+    feats = D.s2vt_scenes(30, encoder_steps=3)                         # frames as per-frame CNN features
+    for frames, words in feats.splits["test"]:
+        assert frames.shape[1] == D.FEATURES and 0 <= frames.min() and frames.max() <= 1
+        assert all(a != b for a, b in zip(words[::2], words[2::2]))

