@@ -9,7 +9,12 @@ benchmarks/results/fidelity.json (--out). A case is one program that gem5 ran:
   backend of issue 16 (stats.txt, command.txt, run.json); the baked ELF is rebuilt with
   `axsim gem5 --dry-run`, which is deterministic for a kernel, shape, sparsity and seed;
 - benchmarks/results/gem5_reference_extra/<program>: further C programs (src/*.c, built at -O2 with
-  aarch64-linux-gnu-gcc -static, freestanding), run on gem5 with SPARCE off.
+  aarch64-linux-gnu-gcc -static, freestanding), run on gem5 with SPARCE off;
+- benchmarks/results/fidelity_openblas/<case>: OpenBLAS's own arm64 sgemm kernel (issue 11), the
+  static verification program `axsim openblas build` links (glibc, the kernel called on 35x9x64,
+  50% sparsity): the original kernel with SPARCE off and the SASA-compiled one with SPARCE on. The
+  ELF holds OpenBLAS code and is never committed: it is taken from the OpenBLAS build cache
+  (sparce_jobs.openblas.default_cache()), and the case is skipped when that build is absent.
 
 For each case sparce_sim runs the same ELF (the same SPARCE setting) and the two stats are compared:
 cycles, committed instructions, L1I/L1D/L2 accesses and misses, conditional mispredicts, and the
@@ -46,6 +51,10 @@ from analysis.stats_parser import last_dump, parse_stats  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results"
 SHARED_REFERENCE = Path(os.environ.get("AXSIM_GEM5_REFERENCE", REPO.parent / "shared" / "gem5_reference"))
 KERNEL_RUNS = RESULTS / "fidelity_gem5"
+OPENBLAS_RUNS = RESULTS / "fidelity_openblas"
+# (case, ELF in the OpenBLAS build cache, SPARCE on)
+OPENBLAS_CASES = [("sgemm-kernel-off", "build-ARMV8/kernel/verify/original_s0.50_seed0.elf", False),
+                  ("sgemm-kernel-sparce-on", "build-ARMV8/kernel/verify/sparce_s0.50_seed0.elf", True)]
 EXTRA = RESULTS / "gem5_reference_extra"
 EXTRA_SRC = EXTRA / "src"
 CROSS_GCC = os.environ.get("AXSIM_CROSS_GCC", "aarch64-linux-gnu-gcc")
@@ -85,10 +94,14 @@ class FidelityError(RuntimeError):
     pass
 
 
+class CaseSkipped(Exception):
+    """A case whose program cannot be built on this machine (it is reported, not failed)."""
+
+
 @dataclass
 class Case:
     name: str
-    origin: str                    # "shared", "kernel", "program"
+    origin: str                    # "shared", "kernel", "program", "openblas"
     folder: Path
     sparce: bool
     meta: dict = field(default_factory=dict)
@@ -108,6 +121,10 @@ def discover(only: set[str] | None = None) -> list[Case]:
         for d in sorted(p for p in EXTRA.iterdir() if (p / "case.json").is_file()):
             meta = json.loads((d / "case.json").read_text())
             cases.append(Case(f"program/{d.name}", "program", d, False, meta))
+    if OPENBLAS_RUNS.is_dir():
+        for d in sorted(p for p in OPENBLAS_RUNS.iterdir() if (p / "case.json").is_file()):
+            meta = json.loads((d / "case.json").read_text())
+            cases.append(Case(f"openblas/{d.name}", "openblas", d, bool(meta["sparce"]), meta))
     if only:
         cases = [c for c in cases if c.name in only or c.name.split("/", 1)[1] in only]
     return cases
@@ -146,8 +163,18 @@ def case_elf(case: Case, work: Path) -> Path:
         return elfs[0]
     if case.origin == "kernel":
         return baked_kernel(case.meta, work / case.name.replace("/", "_"))
+    if case.origin == "openblas":
+        return openblas_elf(case.meta["elf"])
     source = EXTRA_SRC / case.meta["source"]
     return build_program(source, work / Path(case.meta["source"]).stem)
+
+
+def openblas_elf(rel: str) -> Path:
+    from sparce_jobs.openblas import default_cache
+    elf = default_cache() / rel
+    if not elf.is_file():
+        raise CaseSkipped(f"{elf} not found: build OpenBLAS first (axsim openblas build)")
+    return elf
 
 
 def sha256(path: Path) -> str:
@@ -219,7 +246,7 @@ def evaluate(case: Case, work: Path, gem5: Path | None) -> dict:
     ss_stats, ss_out = run_sparce_sim(elf, case.sparce)
     rec: dict = {"case": case.name, "sparce": case.sparce,
                  "elf": str(elf.relative_to(REPO.parent)) if elf.is_relative_to(REPO.parent) else elf.name}
-    if case.origin == "program":
+    if case.origin in ("program", "openblas"):
         rec["elf_matches_gem5_run"] = sha256(elf) == case.meta["sha256"]
         rec["output_matches_gem5"] = ss_out.decode(errors="replace") == case.meta["output"]
     else:
@@ -294,6 +321,26 @@ def record_programs(gem5: Path, work: Path) -> None:
         print(f"recorded {dest.relative_to(REPO)}", file=sys.stderr)
 
 
+def record_openblas(gem5: Path, work: Path) -> None:
+    for name, rel, sparce in OPENBLAS_CASES:
+        try:
+            elf = openblas_elf(rel)
+        except CaseSkipped as exc:
+            print(f"not recorded: openblas/{name}: {exc}", file=sys.stderr)
+            continue
+        out = work / f"rec_openblas_{name}"
+        _, output, cmd = run_gem5_live(gem5, elf, sparce, out)
+        dest = OPENBLAS_RUNS / name
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / "stats.txt").write_text(small_stats((out / "stats.txt").read_text()))
+        shutil.copyfile(out / "m5out" / "config.ini", OPENBLAS_RUNS / "config.ini")
+        (dest / "command.txt").write_text(" ".join(portable(cmd, gem5, out)) + "\n")
+        (dest / "case.json").write_text(json.dumps({
+            "elf": rel, "built_by": "axsim openblas build (OpenBLAS 0.3.21, Debian source)",
+            "sha256": sha256(elf), "output": output.decode(errors="replace"), "sparce": sparce}, indent=1) + "\n")
+        print(f"recorded {dest.relative_to(REPO)}", file=sys.stderr)
+
+
 def record_kernels(gem5: Path, work: Path) -> None:
     for kernel, sparce, rule in KERNEL_CASES:
         name = f"{kernel}-{sparce}" + ("" if rule == "issue" else f"-{rule}rule")
@@ -330,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gem5", default=os.environ.get("GEM5"), help="gem5 binary (default: $GEM5)")
     ap.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     ap.add_argument("--out", type=Path, default=RESULTS / "fidelity.json")
+    ap.add_argument("--record-only", default="", help="with --record: only these groups "
+                    "(comma-separated: programs, kernels, openblas)")
     ap.add_argument("--record", action="store_true",
                     help="with --gem5: rerun gem5 and store its results under benchmarks/results first")
     ap.add_argument("--engine", choices=("native", "python"), default="native",
@@ -348,14 +397,23 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         try:
             if args.record:
-                record_programs(gem5, work)
-                record_kernels(gem5, work)
+                groups = set(filter(None, args.record_only.split(","))) or {"programs", "kernels", "openblas"}
+                if "programs" in groups:
+                    record_programs(gem5, work)
+                if "kernels" in groups:
+                    record_kernels(gem5, work)
+                if "openblas" in groups:
+                    record_openblas(gem5, work)
             cases = discover(set(filter(None, args.cases.split(","))) or None)
             if not cases:
                 raise FidelityError("no cases found (none stored, or --cases matched nothing)")
             records = []
             for case in cases:
-                rec = evaluate(case, work, None if args.record else gem5)
+                try:
+                    rec = evaluate(case, work, None if args.record else gem5)
+                except CaseSkipped as exc:
+                    print(json.dumps({"case": case.name, "skipped": str(exc)}), flush=True)
+                    continue
                 for k in [k for k in rec if k.startswith("_")]:
                     rec.pop(k)
                 print(json.dumps(rec), flush=True)

@@ -29,7 +29,8 @@ class SystemParams:
     issue_limit: int = 2                   # executeIssueLimit
     mem_issue_limit: int = 1               # executeMemoryIssueLimit
     commit_limit: int = 2                  # executeCommitLimit
-    execute_input_buffer: int = 7          # executeInputBufferSize
+    execute_input_buffer: int = 7          # executeInputBufferSize (bundles)
+    execute_input_width: int = 2           # executeInputWidth (instructions a bundle)
     branch_delay: int = 1                  # executeBranchDelay
     # MinorDefaultFUPool operation latencies
     lat_int_alu: int = 3
@@ -60,9 +61,10 @@ class SystemParams:
     mem_accesses_limit: int = 2            # executeMaxAccessesInMemory
     store_buffer: int = 5                  # executeLSQStoreBufferSize
     lsq_transfers: int = 2                 # executeLSQTransfersQueueSize
-    # cycles from an L1D response to the load's commit: calibrated on the reference runs (issue 16),
-    # not derived from Minor's code (which suggests 0-1)
-    load_commit_extra: int = 2
+    # cycles from an L1D response to the load's commit: Minor's code gives 0 (the response is
+    # committed in the cycle it arrives; micro-benchmarks agree); 1 is fitted (issue 16, session 6):
+    # it stands in for the unmodelled cost of loads whose address writer commits behind other loads
+    load_commit_extra: int = 1
     # SPARCE, Table 4.1(a)
     sasa_entries: int = 20
     sprf_entries: int = 32
@@ -78,11 +80,10 @@ class SystemParams:
         """Cycles from fetch to the earliest issue: Fetch1 -> Fetch2 -> Decode -> Execute."""
         return self.fetch1_to_fetch2_delay + self.fetch2_to_decode_delay + self.decode_to_execute_delay
 
-    def mispredict_redirect(self) -> int:
-        """Cycles from a SPARCE squash's settle cycle to the fetch after its region (the PSRU's
-        redirect, sparce.py): Execute tells Fetch1 (executeBranchDelay), the L1I, the forward
-        delay. Branches are redirected through sparce_sim.pipeline.Fetch1's line model."""
-        return self.branch_delay + self.l1i.latency + self.fetch1_to_fetch2_delay
+    def in_flight_window(self) -> int:
+        """The model's in-flight window in instructions: Execute's input buffer holds
+        executeInputBufferSize bundles of up to executeInputWidth instructions."""
+        return max(1, self.execute_input_buffer * self.execute_input_width)
 
     def sparce_min_distance(self) -> int:
         """D, the instructions a condition producer must precede its region's precedingPC by so that

@@ -103,6 +103,7 @@ def make_cpu(p: SystemParams, sparce_on: bool, skippable_rule: str = "issue"):
     cpu.executeMemoryIssueLimit = p.mem_issue_limit
     cpu.executeCommitLimit = p.commit_limit
     cpu.executeInputBufferSize = p.execute_input_buffer
+    cpu.executeInputWidth = p.execute_input_width
     cpu.executeBranchDelay = p.branch_delay
     cpu.executeMaxAccessesInMemory = p.mem_accesses_limit
     cpu.executeLSQStoreBufferSize = p.store_buffer

@@ -284,7 +284,9 @@ class Engine:
         fetch_pre = pipe.fetch_t if landed else pipe.last_fetch
         in_flight = any(cycle > fetch_pre for cycle, _ in operands)    # only then are fetch times needed
         times = pipe.upcoming_fetch_times(region.entry.insts_to_skip) if in_flight else []
-        d = decide(region, fetch_pre, operands, times, pipe.redirect)
+        first = pipe.earliest_issue(self.decoder.decode(region.start, bytes(uc.mem_read(region.start, 4))),
+                                    times[0]) if in_flight else 0
+        d = decide(region, fetch_pre, operands, times, first)
         stats.regions_skippable += d.skippable
         if not d.skip:
             return
@@ -295,7 +297,7 @@ class Engine:
         pc = region.entry.preceding_pc
         stats.skips_by_pc[pc] = stats.skips_by_pc.get(pc, 0) + 1
         if d.squashed:
-            pipe.skip_fetch(d.resume_at, d.squashed)
+            pipe.nullify_fetched(d.squashed)
         self._pending_i = len(self._pending)
         self._skip_landing = region.end
         uc.reg_write(A.UC_ARM64_REG_PC, region.end)

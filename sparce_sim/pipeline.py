@@ -19,7 +19,8 @@ its fetch, issue, completion and commit cycles from recurrences:
   Misc 1. Results are written at commit (`ready`, which the SpRF reads); a load completes when its
   data is back (memory below) plus `load_commit_extra`.
 - Commit: in order, `commit_limit` per cycle; an instruction cannot issue before the instruction
-  `execute_input_buffer` places older has committed (the bounded in-flight window).
+  `in_flight_window()` places older has committed (the bounded in-flight window: Execute's input
+  buffer, 7 bundles of 2 instructions).
 
 - Memory (Minor's LSQ, gem5's caches; sparce_sim/cache.py): a load or store is split into
   16-byte requests (gem5's AArch64 micro-ops for multi-register and pair accesses) and each
@@ -76,7 +77,7 @@ class Fetch1:
         self.lat = params.l1i.latency
         self.dw = params.decode_width
         self.per_line = (1 << caches.line_shift) // 4
-        self.wrong_path_limit = params.execute_input_buffer * params.decode_width
+        self.wrong_path_limit = params.in_flight_window()
         self.line = -1          # the line Fetch2 is taking instructions from
         self.slot = 0           # cycle Fetch1 may request its next line (the last request answered)
         self.prev_pop = 0       # cycle Fetch2 freed the line before `line` (the buffer holds two)
@@ -153,8 +154,7 @@ class Pipeline:
         self.caches = caches
         self.depth = params.frontend_depth()
         self.fetch1 = Fetch1(params, caches)
-        self.redirect = params.mispredict_redirect()     # a SPARCE squash's refetch (sparce.py)
-        self.window = max(1, params.execute_input_buffer)
+        self.window = params.in_flight_window()
         self.ready = [0] * NUM_REGS
         self.ret = [0] * NUM_REGS            # the scoreboard's return cycle: issue + FU latency
         # srcRegsRelativeLats: an FU reads its sources this many cycles after issue
@@ -262,7 +262,7 @@ class Pipeline:
             if is_mem:
                 # the Mem FU hands the access to the LSQ, which sends it at its next step; it enters
                 # the transfers queue once the access `lsq_transfers` places older has committed
-                sent = max(t + p.lat_mem + 1, lsq_ring[lsq_i])
+                sent = max(t + p.lat_mem + 1, lsq_ring[lsq_i] + 1)
                 for s in si.srcs:         # sent once its sources' writers have executed (committed)
                     if ready[s] + 1 > sent:
                         sent = ready[s] + 1
@@ -451,7 +451,7 @@ class Pipeline:
     # ---- SPARCE hooks into fetch
     def upcoming_fetch_times(self, n: int) -> list[int]:
         """Fetch cycles the next n sequential instructions would get, given the in-flight window
-        (exact for the first `execute_input_buffer` of them, decode-width rate beyond)."""
+        (exact for the first `in_flight_window()` of them, decode-width rate beyond)."""
         t, slots, out = self.fetch_t, self.fetch_slots, []
         for j in range(n):
             if slots >= self.p.decode_width:
@@ -464,7 +464,25 @@ class Pipeline:
             slots += 1
         return out
 
-    def skip_fetch(self, resume_at: int, squashed: int) -> None:
-        """Fetch resumes at `resume_at` (a PSRU squash redirect); squashed insts were fetched."""
-        if resume_at > self.fetch_t:
-            self.fetch_t, self.fetch_slots = resume_at, 0
+    def earliest_issue(self, si: StaticInst, f: int) -> int:
+        """The earliest cycle `si`, fetched at f, could issue: the front-end depth, in-order issue
+        and its sources' scoreboard times (FU and slot limits not counted)."""
+        t = max(f + self.depth, self.issue_t)
+        rel = self.src_rel[si.fu]
+        for s in si.srcs:
+            t = max(t, self.ret[s] - rel)
+        return t
+
+    def nullify_fetched(self, n: int) -> None:
+        """n region instructions were fetched and decoded, then dropped at issue (a skippable
+        region that resolved true): fetch goes on after their slots."""
+        t, slots = self.fetch_t, self.fetch_slots
+        for j in range(n):
+            if slots >= self.p.decode_width:
+                t, slots = t + 1, 0
+            if j < self.window:
+                back = self.ring[(self.ring_i + j) % self.window] - self.depth
+                if t < back:
+                    t, slots = back, 0
+            slots += 1
+        self.fetch_t, self.fetch_slots = t, slots

@@ -10,16 +10,20 @@
 - SASA table: associative on precedingPC, loaded by SASA-LD, replaced by a later SASA-LD.
 - PSRU: on a hit for the fetched precedingPC, (a) skip the region if the condition's registers are
   settled and it holds; (b) if a register is in flight, the region is *skippable*: when the
-  condition resolves true while fetch is still inside the region, the rest is skipped and the
-  region instructions fetched so far are squashed; (c) otherwise fetch continues in order.
+  condition resolves true before any region instruction has issued, the region instructions
+  fetched so far are dropped at issue (nullified) and the rest are not fetched; (c) otherwise
+  the region executes in order.
 
 Documented choices where §4.1 leaves things open:
 - A region is the `instsToSkip` instructions statically after precedingPC, and it is entered only
   when fetch goes from precedingPC to precedingPC+4 (a taken branch at precedingPC is no hit).
-- The skippable region resolves at the writeback cycle of the youngest in-flight condition writer;
-  region instructions fetched before that cycle (at decode_width per cycle) are squashed. They
-  cost their fetch/decode slots and a fetch redirect (backward delay + L1I access), which is the
-  cost Minor pays for a stream change; their FU occupancy is not modelled.
+- The skippable region resolves at the writeback (commit) cycle of the youngest in-flight
+  condition writer, as in gem5's SparceUnit (isa_ext/gem5, the default `issue` rule): it is skipped
+  when the region's first instruction could not have issued before that cycle (Execute commits
+  before it issues within a cycle), otherwise it resolved too late. The region instructions
+  fetched before that cycle (at decode_width per cycle) were decoded and are dropped at issue
+  (nullified, `squashedInsts`): they cost their fetch/decode slots only, with no fetch redirect
+  (Fetch2 drops the rest of the region, as a definite skip does).
 - A region that writes one of its own condition registers is rejected when the table is loaded
   (skipping would change the condition it was decided on).
 """
@@ -59,9 +63,8 @@ class Region:
 
 @dataclass(frozen=True)
 class Decision:
-    skip: bool             # the rest of the region is not executed
-    squashed: int          # region instructions fetched before the condition resolved
-    resume_at: int         # cycle fetch resumes (for a squash); -1 when fetch just continues
+    skip: bool             # the region is not executed
+    squashed: int          # region instructions fetched before the condition resolved (nullified)
     skippable: bool
 
 
@@ -114,24 +117,24 @@ class SasaTable:
 
 
 def decide(region: Region, fetch_pre: int, operands: list[tuple[int, bool]],
-           fetch_times: list[int], redirect: int) -> Decision:
+           fetch_times: list[int], first_issue: int) -> Decision:
     """The PSRU flowchart (Fig. 4.5) for a hit on region.entry.preceding_pc.
 
     fetch_pre: cycle precedingPC was fetched; operands: per SpRF operand, (writeback cycle of its
     youngest writer, isSparse once written); fetch_times: the cycles the region's instructions
-    would be fetched at if not skipped. An operand is in flight when its writeback is after
-    fetch_pre. The condition is decided early when the settled operands already fix it
-    (OR with a settled sparse operand, AND with a settled dense one)."""
+    would be fetched at if not skipped; first_issue: the earliest cycle the region's first
+    instruction could issue. An operand is in flight when its writeback is after fetch_pre. The
+    condition is decided early when the settled operands already fix it (OR with a settled sparse
+    operand, AND with a settled dense one)."""
     op, n = region.entry.op, region.entry.insts_to_skip
     settled = [sparse for cycle, sparse in operands if cycle <= fetch_pre]
     holds = combine(op, [sparse for _, sparse in operands])
     if len(settled) == len(operands) or (op == CondOp.OR and any(settled)) or \
             (op == CondOp.AND and not all(settled)):
-        return Decision(combine(op, settled), 0, -1, False)       # (a) or (c)
+        return Decision(combine(op, settled), 0, False)          # (a) or (c)
     if not holds:                                 # skippable, resolves false: execute in order
-        return Decision(False, 0, -1, True)
+        return Decision(False, 0, True)
     settle = max(cycle for cycle, _ in operands)
-    fetched = sum(1 for t in fetch_times if t < settle)
-    if fetched >= n:                              # fetch left the region before it resolved
-        return Decision(False, 0, -1, True)
-    return Decision(True, fetched, settle + redirect if fetched else -1, True)
+    if first_issue < settle:                      # a region instruction issued first: too late
+        return Decision(False, 0, True)
+    return Decision(True, sum(1 for t in fetch_times[:n] if t < settle), True)

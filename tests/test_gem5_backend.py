@@ -543,12 +543,15 @@ def test_baked_elf_runs_on_sparce_sim_and_prints_the_output(tmp_path):
     assert result.stats["system.cpu.sparce.regionsSkipped"] > 0
 
 
-def test_cpp_psru_decides_like_sparce_sim_under_its_rule(core):
-    """The gem5 unit's PSRU (under --skippable-rule fetch) and sparce_sim's decide() take the same
+def test_cpp_psru_decides_like_sparce_sim(core):
+    """The gem5 unit's PSRU (its default rule: a skippable region that resolves true before any
+    region instruction issued is nullified and skipped) and sparce_sim's decide() take the same
     decision from the same event sequence: condition writers fetched and written back at given
-    cycles, precedingPC fetched, the region's instructions fetched two per cycle after it. Events at
-    one cycle are ordered writebacks first (sparce_sim: settled when written back by the fetch
-    cycle; region instructions fetched before the settle cycle are the ones squashed)."""
+    cycles, precedingPC fetched, the region's instructions fetched two per cycle after it, and the
+    region's first instruction issued at a given cycle. Events at one cycle are ordered writebacks
+    first (gem5's Execute commits before it issues; sparce_sim: settled when written back by the
+    fetch cycle, too late when the first region instruction issues before the settle cycle, region
+    instructions fetched before the settle cycle are the ones nullified)."""
     from sparce_sim.sparce import Region, decide
 
     rng = np.random.default_rng(16)
@@ -563,7 +566,9 @@ def test_cpp_psru_decides_like_sparce_sim_under_its_rule(core):
         wbs = [int(rng.integers(10, 32)) for _ in ops]             # writeback cycles (<= 20: settled)
         sparse = [bool(rng.random() < 0.5) for _ in ops]
         fetch_times = [fetch_pre + 1 + i // 2 for i in range(n)]
-        d = decide(Region(entry, 0x8004, 0x8004 + 4 * n, ()), fetch_pre, list(zip(wbs, sparse)), fetch_times, 1)
+        first_issue = int(rng.integers(fetch_times[0] + 3, 36))
+        d = decide(Region(entry, 0x8004, 0x8004 + 4 * n, ()), fetch_pre, list(zip(wbs, sparse)), fetch_times,
+                   first_issue)
         base = 100 * (case + 1)                                     # fetch sequence numbers only grow
         events = []                                                 # (cycle, order, line)
         for k, (o, w, s) in enumerate(zip(ops, wbs, sparse)):
@@ -572,7 +577,9 @@ def test_cpp_psru_decides_like_sparce_sim_under_its_rule(core):
         events.append((fetch_pre, 1, f"fetch 8000 {base + 10} 0"))
         for i, t in enumerate(fetch_times):
             events.append((t, 1, f"fetch {0x8004 + 4 * i:x} {base + 11 + i} 0"))
-        script += ["late 0", f"table 20 32 {_table(entry)}"] + [e[2] for e in sorted(events, key=lambda e: e[:2])]
+        if d.skippable:                                             # the region was fetched
+            events.append((first_issue, 2, f"issue {base + 11}"))
+        script += ["late 1", f"table 20 32 {_table(entry)}"] + [e[2] for e in sorted(events, key=lambda e: e[:2])]
         script += [f"commit {base}", f"commit {base + 1}", f"commit {base + 10}", "counters", "stream"]
         cases.append(d)
     counters = [_counters(line) for line in core(script) if len(line.split()) == 10]

@@ -72,6 +72,7 @@ def test_se_config_uses_only_declared_names_and_takes_numbers_from_params(monkey
     assert (cpu["decodeInputWidth"], cpu["executeIssueLimit"], cpu["executeMemoryIssueLimit"],
             cpu["executeCommitLimit"]) == (p.decode_width, p.issue_limit, p.mem_issue_limit, p.commit_limit)
     assert cpu["executeInputBufferSize"] == p.execute_input_buffer
+    assert cpu["executeInputWidth"] == p.execute_input_width
     assert cpu["fetch1ToFetch2ForwardDelay"] == p.fetch1_to_fetch2_delay
     assert cpu["executeBranchDelay"] == p.branch_delay
     assert objs["SparceUnit"][0] == {"enabled": True, "sasaEntries": p.sasa_entries,

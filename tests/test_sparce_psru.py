@@ -49,13 +49,32 @@ LOAD = "    adrp x1, snippet_data\n    add x1, x1, :lo12:snippet_data\n" + FILLE
        "    ldr s0, [x1]\npre:\n    nop\n"
 
 
-def test_skippable_region_resolved_true_squashes_and_skips():
-    x5, s = _run(LOAD + REGION, _rows(), data="    .zero 128", sparce=True)   # loads 0.0
+# the region's first instruction waits for a chain of fmadds (4 cycles apart), so it cannot issue
+# before the load of its condition register (an L1D hit: the line is loaded first) commits
+CHAIN = "".join("    fmadd s2, s4, s5, s2\n" for _ in range(3))
+LOAD_CHAIN = "    adrp x1, snippet_data\n    add x1, x1, :lo12:snippet_data\n    ldr w9, [x1, #8]\n" + FILLER + \
+             "    ldr s0, [x1]\n" + CHAIN + "pre:\n    nop\n"
+REGION_FP = "    fmadd s2, s0, s6, s2\n" + "".join("    add x5, x5, #1\n" for _ in range(23))
+
+
+def test_skippable_region_resolved_true_nullifies_and_skips():
+    x5, s = _run(LOAD_CHAIN + REGION_FP, _rows(), data="    .zero 128", sparce=True)   # loads 0.0
     assert s["system.cpu.sparce.regionsSkippable"] == 1
     assert s["system.cpu.sparce.skippableResolvedTrue"] == 1
-    squashed = s["system.cpu.sparce.squashedInsts"]
-    assert 0 < squashed < 24 and s["system.cpu.sparce.instsSkipped"] == 24 - squashed
-    assert x5 == 0                                   # squashed instructions never commit
+    nullified = s["system.cpu.sparce.squashedInsts"]
+    assert 0 < nullified < 24 and s["system.cpu.sparce.instsSkipped"] == 24 - nullified
+    assert x5 == 0                                   # nullified instructions never commit
+    _, s_off = _run(LOAD_CHAIN + REGION_FP, _rows(), data="    .zero 128", sparce=False)
+    assert s_off["simInsts"] - s["simInsts"] == 24
+
+
+def test_skippable_region_resolved_too_late_executes():
+    """gem5's rule: a region instruction issued before the condition resolved (the region's
+    first add does not wait for the load), so the region runs in order."""
+    x5, s = _run(LOAD + REGION, _rows(), data="    .zero 128", sparce=True)   # loads 0.0
+    assert s["system.cpu.sparce.regionsSkippable"] == 1
+    assert s["system.cpu.sparce.skippableResolvedTrue"] == 0
+    assert s["system.cpu.sparce.regionsSkipped"] == 0 and x5 == 24
 
 
 def test_skippable_region_resolved_false_executes():

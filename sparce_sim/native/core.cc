@@ -262,12 +262,20 @@ static Decision evaluate(Core *c, Region &r, bool landed) {
         sparse[i] = operand_sparse(c, r.opnd[i]);
     }
     const int64_t fetch_pre = landed ? pipe.fetch.t : pipe.fetch.last_fetch;
-    Decision d = c->psru->decide(r, fetch_pre, ready, sparse, pipe);
+    int64_t first_issue = 0;
+    bool in_flight = false;
+    for (unsigned i = 0; i < r.nops; i++) in_flight |= ready[i] > fetch_pre;
+    if (in_flight) {                    /* only then can the region's first inst's issue matter */
+        const StaticInst *first = decode(c, r.start);
+        if (!first) return Decision();
+        first_issue = pipe.earliest_issue(*first, pipe.next_fetch_time());
+    }
+    Decision d = c->psru->decide(r, fetch_pre, ready, sparse, pipe, first_issue);
     c->psru->counters.regions_skippable += d.skippable;
     if (d.skip) {
         c->psru->record_skip(r, d);
         if (d.squashed)
-            pipe.skip_fetch(d.resume_at);
+            pipe.nullify_fetched(d.squashed);
     }
     return d;
 }
@@ -543,7 +551,7 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
     c->caches->line_shift = shift;
     /* pipeline */
     PipelineParams pp;
-    long long dw, depth, il, cl, win, l1i_lat, bdelay, backdelay, rd, ia, ml, bpe, btbe, lat_mem, load_extra, lsq, sb,
+    long long dw, depth, il, cl, win, l1i_lat, bdelay, backdelay, ia, ml, bpe, btbe, lat_mem, load_extra, lsq, sb,
         rel_int, rel_float, rel_mem, lat_int;
     if (!get_int(cfg, "lat_mem", lat_mem) || !get_int(cfg, "load_commit_extra", load_extra) ||
         !get_int(cfg, "lsq_transfers", lsq) || !get_int(cfg, "store_buffer", sb) ||
@@ -559,12 +567,12 @@ static int Core_init(Core *c, PyObject *args, PyObject *) {
         !get_int(cfg, "issue_limit", il) || !get_int(cfg, "commit_limit", cl) ||
         !get_int(cfg, "window", win) || !get_int(cfg, "l1i_latency", l1i_lat) ||
         !get_int(cfg, "branch_delay", bdelay) || !get_int(cfg, "backward_delay", backdelay) ||
-        !get_int(cfg, "redirect", rd) || !get_int(cfg, "int_alu_units", ia) ||
+        !get_int(cfg, "int_alu_units", ia) ||
         !get_int(cfg, "mem_issue_limit", ml) || !get_int(cfg, "bp_entries", bpe) ||
         !get_int(cfg, "btb_entries", btbe))
         return -1;
     pp.decode_width = int(dw); pp.depth = int(depth); pp.issue_limit = int(il);
-    pp.commit_limit = int(cl); pp.window = int(win); pp.redirect = int(rd);
+    pp.commit_limit = int(cl); pp.window = int(win);
     pp.l1i_latency = int(l1i_lat); pp.branch_delay = int(bdelay); pp.backward_delay = int(backdelay);
     pp.int_alu_units = int(ia); pp.mem_issue_limit = int(ml);
     pp.bp_entries = unsigned(bpe); pp.btb_entries = unsigned(btbe);

@@ -216,7 +216,6 @@ struct PipelineParams {
     int decode_width = 2, depth = 3, issue_limit = 2, commit_limit = 2, window = 7;
     int lat_int = 3;                    // IntAlu latency (the writeback micro-op's)
     int l1i_latency = 3, branch_delay = 1, backward_delay = 1;
-    int redirect = 5;                   // a PSRU squash's refetch (psru.hh)
     int int_alu_units = 2, mem_issue_limit = 1;
     unsigned bp_entries = 2048, btb_entries = 4096;
     int lat_mem = 1, load_extra = 2, lsq_transfers = 2, store_buffer = 5;
@@ -449,7 +448,7 @@ class Pipeline {
         fetch.f1.lat = p.l1i_latency;
         fetch.f1.dw = p.decode_width;
         fetch.f1.per_line = int64_t(1) << (h->line_shift - 2);
-        fetch.f1.wrong_path_limit = int64_t(p.window) * p.decode_width;
+        fetch.f1.wrong_path_limit = int64_t(p.window);
         lsq_ring.assign(p.lsq_transfers > 0 ? p.lsq_transfers : 1, 0);
         exec.fus.units[FU_INT] = p.int_alu_units;
         exec.fus.units[FU_MEM] = p.mem_issue_limit;
@@ -475,7 +474,7 @@ class Pipeline {
              * queue when the access lsq_transfers places older has committed, and once the
              * writers of its sources have executed */
             int64_t sent = t + p.lat_mem + 1;
-            if (lsq_ring[lsq_i] > sent) sent = lsq_ring[lsq_i];
+            if (lsq_ring[lsq_i] + 1 > sent) sent = lsq_ring[lsq_i] + 1;
             for (int i = 0; i < si.nsrc; i++)
                 if (exec.ready[si.srcs[i]] + 1 > sent) sent = exec.ready[si.srcs[i]] + 1;
             if (si.mem_bytes) {
@@ -542,9 +541,37 @@ class Pipeline {
         return count;
     }
 
-    /* a PSRU squash: fetch resumes at resume_at */
-    void skip_fetch(int64_t resume_at) {
-        if (resume_at > fetch.t) { fetch.t = resume_at; fetch.slots = 0; }
+    /* The fetch cycle the next sequential instruction would get (upcoming_fetch_times()[0]). */
+    int64_t next_fetch_time() const {
+        int64_t t = fetch.t;
+        if (fetch.slots >= p.decode_width) t++;
+        int64_t back = fetch.ring[fetch.ring_i] - p.depth;
+        return t < back ? back : t;
+    }
+
+    /* The earliest cycle si, fetched at f, could issue (pipeline.py earliest_issue). */
+    int64_t earliest_issue(const StaticInst &si, int64_t f) const {
+        int64_t t = f + p.depth;
+        if (t < exec.issue_t) t = exec.issue_t;
+        const int rel = p.src_rel[si.fu];
+        for (int i = 0; i < si.nsrc; i++)
+            if (exec.ret[si.srcs[i]] - rel > t) t = exec.ret[si.srcs[i]] - rel;
+        return t;
+    }
+
+    /* n region insts were fetched, then dropped at issue (pipeline.py nullify_fetched). */
+    void nullify_fetched(unsigned n) {
+        const int window = int(fetch.ring.size());
+        int k = fetch.ring_i;
+        for (unsigned j = 0; j < n; j++) {
+            if (fetch.slots >= p.decode_width) { fetch.t++; fetch.slots = 0; }
+            if (int(j) < window) {
+                int64_t back = fetch.ring[k] - p.depth;
+                if (fetch.t < back) { fetch.t = back; fetch.slots = 0; }
+                k = k + 1 < window ? k + 1 : 0;
+            }
+            fetch.slots++;
+        }
     }
 
   private:

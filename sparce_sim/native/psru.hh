@@ -49,8 +49,7 @@ struct SparceCounters {
 struct Decision {
     bool skip = false;
     bool skippable = false;
-    unsigned squashed = 0;
-    int64_t resume_at = -1;
+    unsigned squashed = 0;    // region insts fetched before it resolved, dropped at issue
 };
 
 /* One SASA table as loaded by a SASA-LD: where it was read, its bytes, its regions by start PC. */
@@ -95,9 +94,10 @@ class Psru {
     }
 
     /* Fig. 4.5 for a hit: operand i was written back at cycle ready[i] and is sparse[i];
-     * fetch_pre is the cycle precedingPC was fetched. */
+     * fetch_pre is the cycle precedingPC was fetched; first_issue the earliest cycle the region's
+     * first instruction could issue (sparce.decide). */
     Decision decide(const Region &r, int64_t fetch_pre, const int64_t *ready, const bool *sparse,
-                    const Pipeline &pipe) const {
+                    const Pipeline &pipe, int64_t first_issue) const {
         Decision d;
         bool all_settled = true, any_settled_sparse = false, all_settled_sparse = true;
         bool any_sparse = false, all_sparse = true;
@@ -121,12 +121,10 @@ class Psru {
         d.skippable = true;
         if (!(is_and ? all_sparse : any_sparse))
             return d;                                   // resolves false: execute in order
-        unsigned fetched = pipe.fetched_before(r.insts, settle);
-        if (fetched >= r.insts)
-            return d;                                   // fetch left the region before it resolved
+        if (first_issue < settle)
+            return d;                                   // a region inst issued first: too late
         d.skip = true;
-        d.squashed = fetched;
-        d.resume_at = fetched ? settle + pipe.p.redirect : -1;
+        d.squashed = pipe.fetched_before(r.insts, settle);
         return d;
     }
 
