@@ -133,10 +133,11 @@ def discover(only: set[str] | None = None) -> list[Case]:
 # ---------------------------------------------------------------- building the ELF of a case
 
 def build_program(source: Path, out: Path) -> Path:
+    """A freestanding static program; it includes rt.h (gem5_reference_extra/src)."""
     if shutil.which(CROSS_GCC) is None:
         raise FidelityError(f"{CROSS_GCC} not found: install gcc-aarch64-linux-gnu to build {source.name}")
-    r = subprocess.run([CROSS_GCC, *CFLAGS, "-I", str(source.parent), "-o", str(out), str(source)],
-                       capture_output=True, text=True)
+    r = subprocess.run([CROSS_GCC, *CFLAGS, "-I", str(source.parent), "-I", str(EXTRA_SRC), "-o", str(out),
+                        str(source)], capture_output=True, text=True)
     if r.returncode:
         raise FidelityError(f"{source}: {CROSS_GCC} failed: {r.stderr.strip().splitlines()[-1:]}")
     return out
