@@ -109,7 +109,9 @@ def _compare(s, seed, out, r0, r_off, r_on, pcs, listing) -> VerifyCase:
         detail = (f"MISMATCH at sparsity {s}, seed {seed}: output elements {bad.tolist()} differ "
                   f"(baseline {a[bad].view(np.float32).tolist()}, SPARCE on {c[bad].view(np.float32).tolist()}); "
                   f"entries that skipped: {'; '.join(used) or 'none'}")
-    skipped = int(r_on.stats.get("system.cpu.sparce.instsSkipped", 0))
+    # region instructions not executed: never fetched, or fetched and dropped at issue (nullified)
+    skipped = int(r_on.stats.get("system.cpu.sparce.instsSkipped", 0)
+                  + r_on.stats.get("system.cpu.sparce.squashedInsts", 0))
     return VerifyCase(s, seed, same, skipped, r_on.stats.get("system.cpu.numCycles", 0),
                       r0.stats.get("system.cpu.numCycles", 0), detail)
 
