@@ -35,8 +35,11 @@ Departures from Minor (stated so results can be cross-checked against gem5):
   an op of its own (a decode slot, a window entry, IntAlu issue and latency, a commit slot); the
   NEON marshal micro-ops (ld1-4 de-interleave/unpack, st1-4 interleave: SimdAdd on the FloatSimd
   unit) and the second half of a Q-register store share their instruction's slots. Modelled as
-  ops they made sgemm 11% and matmul 15% slower than gem5 (notes/issue16.md, session 5): the
-  model's window counts instructions where Minor's input buffers hold bundles of micro-ops;
+  ops they bring matmul's ld1r/fmla loop near gem5 but make plain ld1 loops 1.4x slower than gem5
+  (notes/issue16.md, session 6), so a mechanism is still missing;
+- `load_commit_extra` (1) is fitted: Minor commits a load's response in the cycle it arrives (0),
+  but loads whose address writer commits behind other loads cost gem5 more than this model
+  (benchmarks/fidelity_micro.py `grp_dep`), and 1 stands in for that;
 - loads do not search the store buffer (no forwarding, no ordering stall);
 - on a wrong path, Fetch2 runs straight on: a branch it would predict taken there (changing
   Fetch1's stream once more) is not followed (the path is not executed; notes/issue16.md);
