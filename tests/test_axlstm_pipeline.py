@@ -153,3 +153,18 @@ def test_s2vt_scenes_captions_say_what_not_how_long():
     for frames, words in feats.splits["test"]:
         assert frames.shape[1] == D.FEATURES and 0 <= frames.min() and frames.max() <= 1
         assert all(a != b for a, b in zip(words[::2], words[2::2]))
+
+
+def test_record_measured_on_other_validation_size_is_measured_again(bench_dir):
+    """The models of a trajectory do not depend on n_valid; its BLEU does, and is measured again."""
+    from sw_models.axlstm import design
+    record = bench_dir / "algo_dsr" / "steps.json"
+    model = bench_dir / "algo_dsr" / "step1.onnx"
+    before = model.stat().st_mtime_ns
+    pipeline.analyze(bench_dir, ("dsr",), iters=3, max_steps=2, n_valid=10)
+    raw = json.loads(record.read_text())
+    assert raw["n_valid"] == 10 and model.stat().st_mtime_ns == before
+    step = design.Step(**raw["steps"][0])
+    w = O.load(model)
+    data = D.load_dataset(bench_dir / "data.json")
+    assert step.bleu == design.validation_bleu(w, data, *design.approximations(w, step), n=10)

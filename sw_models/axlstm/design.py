@@ -92,7 +92,10 @@ def _mask_fn(sm: StateMinimizer):
 def run(base: Weights, data: Dataset, out: Path, mode: str = "both", constraints=(1.0, 3.0, 6.0),
         iters: int = 40, delta: float = 0.04, diff_delta: float = 0.01, per_step: int = 2,
         max_steps: int = 16, lr: float = 1e-3, n_valid: int = 300, batch: int = 1) -> list[Step]:
-    """Run Algorithm 1 in `mode` ('dts', 'dsr' or 'both'); records go to out/steps.json."""
+    """Run Algorithm 1 in `mode` ('dts', 'dsr' or 'both'); records go to out/steps.json.
+
+    Quality is BLEU on the first `n_valid` validation pairs. A record measured with another n_valid
+    (records without one used 300) keeps its models, which do not depend on it, and is measured again."""
     from sw_models.empir.store import load_json, save_json
     from tqdm import tqdm
     from . import onnx_model
@@ -104,7 +107,17 @@ def run(base: Weights, data: Dataset, out: Path, mode: str = "both", constraints
     out.mkdir(parents=True, exist_ok=True)
     record = out / "steps.json"
     base_bleu = validation_bleu(base, data, n=n_valid, batch=batch)
-    steps = [Step(**s) for s in load_json(record)["steps"]] if record.is_file() else []
+    raw = load_json(record) if record.is_file() else {}
+    steps = [Step(**s) for s in raw.get("steps", [])]
+    if steps and raw.get("n_valid", 300) != n_valid:        # measured on another number of validation
+        for s in steps:                                     # pairs: the same models, measured again
+            ws = onnx_model.load(out / s.model)
+            s.bleu = validation_bleu(ws, data, *approximations(ws, s), n=n_valid, batch=batch)
+            s.drop = round(base_bleu - s.bleu, 4)
+        stop = next((i for i, s in enumerate(steps) if s.drop >= max(constraints)), len(steps) - 1)
+        steps = steps[:stop + 1]                            # where the loop would have stopped
+        save_json(record, {"mode": mode, "base_bleu": base_bleu, "n_valid": n_valid,
+                           "steps": [asdict(s) for s in steps]})
     sorted_syms = [] if base.frames else [s for s, _ in effect_table(base, data)]
     dts, dsr = mode in ("dts", "both"), mode in ("dsr", "both")
     layers = len(base.dec)
@@ -128,7 +141,8 @@ def run(base: Weights, data: Dataset, out: Path, mode: str = "both", constraints
         step.drop = round(base_bleu - step.bleu, 4)
         onnx_model.save(w, out / step.model)
         steps.append(step)
-        save_json(record, {"mode": mode, "base_bleu": base_bleu, "steps": [asdict(s) for s in steps]})
+        save_json(record, {"mode": mode, "base_bleu": base_bleu, "n_valid": n_valid,
+                           "steps": [asdict(s) for s in steps]})
         bar.update(1)
         bar.set_postfix(drop=f"{step.drop:.2f}", refresh=False)
     bar.close()

@@ -5,9 +5,10 @@ is run from a random context in full, and with the State Minimizer's work in pla
 fraction of each layer's units is gathered (slice_decoder, the same code as AxLSTM's) and the sliced
 decoder is run. Both are timed alternately, CPU time of the thread, median of `reps`.
 
-    python -m sw_models.axlstm.dsr_width [--reps 30]
+    python -m sw_models.axlstm.dsr_width [--reps 30] [--json benchmarks/results/axlstm_dsr_width.json]
 
-Prints one JSON line per (H, kept, steps): decoder time with DSR (gather included) / without.
+Prints one JSON line per (H, kept, steps): decoder time with DSR (gather included) / without; --json
+also writes them all (atomically).
 """
 from __future__ import annotations
 
@@ -50,12 +51,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--hidden", type=int, nargs="+", default=[128, 256, 512, 1024])
+    ap.add_argument("--json", default=None, help="also write the rows to this file")
     args = ap.parse_args()
     single_thread()
+    rows = []
     for hidden in args.hidden:
         for kept in (0.7, 0.5):
             for steps in (5, 10):
-                print(json.dumps(measure(hidden, kept, steps, args.reps)), flush=True)
+                rows.append(measure(hidden, kept, steps, args.reps))
+                print(json.dumps(rows[-1]), flush=True)
+    if args.json:
+        from sw_models.empir.store import save_json
+        save_json(args.json, {"what": __doc__.splitlines()[0], "reps": args.reps, "batch": 1,
+                              "threads": 1, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -146,8 +146,8 @@ def evaluate(out: Path, n_test: int = 600, batch: int = 1, repeats: int = 3, bea
             for q, s in design.levels(design.load_steps(paths.algo(m) / "steps.json")).items()]
     for mode, q, step in tqdm(jobs, desc="evaluate levels", leave=False):
         entry = res.setdefault("levels", {}).setdefault(mode, {})
-        if q in entry:
-            continue
+        if q in entry and (entry[q] or {}).get("step") == (asdict(step) if step else None):
+            continue                                 # measured, for the level's current step
         if step is None:
             entry[q] = None
         else:
