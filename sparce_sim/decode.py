@@ -77,6 +77,9 @@ class StaticInst:
     # a pre/post-indexed load/store updates its base in a separate IntAlu micro-op in gem5
     # (MicroAddXiUop): the base register it writes, -1 none
     wb_base: int = -1
+    # bytes per memory micro-op: gem5's AArch64 accesses move at most 16 bytes a micro-op, and its
+    # scalar/pair stores of FP/SIMD registers store 8 bytes a micro-op (a Q register in two halves)
+    req_bytes: int = 16
 
 
 def uc_reg(name: str) -> int:
@@ -271,7 +274,7 @@ def _classify(insn, mn: str, regs: list[str], mem_op) -> tuple[str, int]:
         return ("MemWrite" if store else "MemRead"), FU_MEM
     if mn in ("sdiv", "udiv"):
         return "IntDiv", FU_DIV
-    if mn in ("mul", "madd", "msub", "smull", "umull", "smulh", "umulh", "smaddl", "umaddl",
+    if not fp and mn in ("mul", "madd", "msub", "smull", "umull", "smulh", "umulh", "smaddl", "umaddl",
               "mneg", "smsubl", "umsubl"):
         return "IntMult", FU_MULT
     if mn in ("svc", "msr", "mrs", "isb", "dsb", "dmb", "hint", "nop", "brk", "hlt"):
@@ -310,11 +313,17 @@ def _memory_fields(insn, mn: str, regs: list[str], mem_op) -> dict:
 
 
 def _micro_ops(insn, mn: str, mem_op, post_index: bool) -> dict:
-    """gem5 splits a pre/post-indexed load/store into the access and a MicroAddXiUop that
-    updates the base (src/arch/arm/insts/macromem.cc, isa/insts/ldr64.isa): StaticInst.wb_base."""
-    if mn == "prfm" or not (insn.writeback or post_index):
-        return {}
-    return {"wb_base": reg_id(insn.reg_name(mem_op.mem.base))}
+    """gem5's micro-ops of a load/store (src/arch/arm/insts/macromem.cc, isa/insts/ldr64.isa,
+    str64.isa): a pre/post-indexed access updates its base in a MicroAddXiUop (StaticInst.wb_base);
+    a store other than a NEON structure store (st1-st4: 16-byte micro-ops) writes at most 8 bytes a
+    micro-op (`str q` and `stp q`: MicroStrQBFpXImmUop + MicroStrQTFpXImmUop per register;
+    `stp x`/`stp d`: one 8-byte micro-op per register): StaticInst.req_bytes."""
+    fields = {}
+    if mn != "prfm" and (insn.writeback or post_index):
+        fields["wb_base"] = reg_id(insn.reg_name(mem_op.mem.base))
+    if mn.startswith("st") and mn[:3] not in ("st1", "st2", "st3", "st4"):
+        fields["req_bytes"] = 8
+    return fields
 
 
 _LITERAL_LOADS = {"ldr": None, "ldrsw": 4}

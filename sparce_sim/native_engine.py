@@ -61,7 +61,7 @@ def _record(si: StaticInst) -> tuple:
     flags = sum(bit for name, bit in _FLAG_BITS if getattr(si, name))
     return (si.fu, si.latency, si.srcs, si.dsts, si.mem_bytes, flags,
             si.prefetch_base if si.is_prefetch else -1, si.prefetch_disp, si.target,
-            si.addr_base, si.addr_index, si.addr_ext, si.addr_shift, si.addr_disp, si.wb_base)
+            si.addr_base, si.addr_index, si.addr_ext, si.addr_shift, si.addr_disp, si.wb_base, si.req_bytes)
 
 
 def _operand(rid: int, ucr: int, o) -> tuple:

@@ -22,9 +22,9 @@ its fetch, issue, completion and commit cycles from recurrences:
   `in_flight_window()` places older has committed (the bounded in-flight window: Execute's input
   buffer, 7 bundles of 2 instructions).
 
-- Memory (Minor's LSQ, gem5's caches; sparce_sim/cache.py): a load or store is split into
-  16-byte requests (gem5's AArch64 micro-ops for multi-register and pair accesses) and each
-  request into the lines it touches; each is one L1D access sent when the in-flight limit allows.
+- Memory (Minor's LSQ, gem5's caches; sparce_sim/cache.py): a load or store is split into the
+  requests of gem5's AArch64 memory micro-ops (`StaticInst.req_bytes`: 16 bytes, 8 for stores
+  other than st1-st4, so a Q-register `str` is two) and each request into the lines it touches; each is one L1D access sent when the in-flight limit allows.
   A load completes when its last access does (misses, MSHR hits wait for the fill). A store
   completes at issue; at commit its accesses enter the `store_buffer`, which sends them in order
   and frees an entry when its access completes; a store cannot commit while the buffer is full.
@@ -368,16 +368,18 @@ class Pipeline:
 
     def _data_lines(self, si: StaticInst, mem: list, mem_i: int, shift: int) -> tuple[int, list[int]]:
         """Consume the hook records of one load/store; return (new index, the lines of its
-        16-byte requests in order, a request crossing a line giving both)."""
+        requests (`si.req_bytes` each: gem5's memory micro-ops) in order, a request crossing a
+        line giving both)."""
         need, n = si.mem_bytes, len(mem)
         addr = mem[mem_i][0] if mem_i < n else 0
         while need > 0 and mem_i < n:
             need -= mem[mem_i][1]
             mem_i += 1
         lines = []
-        for off in range(0, si.mem_bytes, 16):
+        req = si.req_bytes
+        for off in range(0, si.mem_bytes, req):
             lo = addr + off
-            hi = lo + min(16, si.mem_bytes - off) - 1
+            hi = lo + min(req, si.mem_bytes - off) - 1
             lines.append(lo >> shift)
             if hi >> shift != lo >> shift:
                 lines.append(hi >> shift)

@@ -112,11 +112,11 @@ static bool fill_inst(StaticInst &si, PyObject *t, std::string &err) {
     /* (fu, latency, srcs, dsts, mem_bytes, flags, prefetch_base, prefetch_disp, target,
      *  addr_base, addr_index, addr_ext, addr_shift, addr_disp, wb_base) */
     PyObject *srcs, *dsts;
-    int fu, lat, mem_bytes, flags, pf_base, a_base, a_index, a_ext, a_shift, wb_base;
+    int fu, lat, mem_bytes, flags, pf_base, a_base, a_index, a_ext, a_shift, wb_base, req_bytes;
     long long pf_disp, target, a_disp;
-    if (!PyArg_ParseTuple(t, "iiOOiiiLLiiiiLi", &fu, &lat, &srcs, &dsts, &mem_bytes, &flags, &pf_base,
+    if (!PyArg_ParseTuple(t, "iiOOiiiLLiiiiLii", &fu, &lat, &srcs, &dsts, &mem_bytes, &flags, &pf_base,
                           &pf_disp, &target, &a_base, &a_index, &a_ext, &a_shift, &a_disp,
-                          &wb_base)) {
+                          &wb_base, &req_bytes) || req_bytes < 1 || req_bytes > 16) {
         err = "decoder returned a malformed record";
         return false;
     }
@@ -150,6 +150,7 @@ static bool fill_inst(StaticInst &si, PyObject *t, std::string &err) {
     si.addr_shift = uint8_t(a_shift);
     si.addr_disp = a_disp;
     si.wb_base = int8_t(wb_base);
+    si.req_bytes = uint8_t(req_bytes);
     if (si.mem_bytes && si.addr_base == -2) {
         err = "load/store without an addressing mode";
         return false;

@@ -51,6 +51,8 @@ struct StaticInst {
     int64_t addr_disp = 0;
     /* the base a pre/post-indexed access's writeback micro-op updates, -1 none (decode.py) */
     int8_t wb_base = -1;
+    /* bytes per memory micro-op (decode.py req_bytes) */
+    uint8_t req_bytes = 16;
     /* dynamic per-PC state */
     uint64_t committed = 0;
 };
@@ -223,7 +225,7 @@ struct PipelineParams {
 };
 
 constexpr int64_t NEVER = int64_t(1) << 62;
-constexpr int REQUEST_BYTES = 16; // gem5's AArch64 memory micro-ops
+constexpr int MAX_REQUEST_LINES = 16;   // lines of one load/store's requests (8-byte stores of 64)
 
 struct PipelineStats {
     uint64_t committed = 0, branches = 0, cond_branches = 0, mispredicts = 0, loads = 0,
@@ -467,7 +469,7 @@ class Pipeline {
         const bool is_mem = si.mem_bytes || (si.flags & F_PREFETCH);
         int64_t t = exec.issue(si, f, is_mem, p);
         int64_t done = t + si.latency;
-        int64_t lines[8];
+        int64_t lines[MAX_REQUEST_LINES];
         int nlines = 0;
         if (is_mem) {
             /* the Mem FU hands the access to the LSQ (a cycle later); it enters the transfers
@@ -601,13 +603,14 @@ class Pipeline {
     }
 
     /* The lines of a load/store's 16-byte requests, in order (a request crossing a line gives
-     * both); at most 8 (mem_bytes <= 64). */
+     * both); at most MAX_REQUEST_LINES (mem_bytes <= 64). */
     int request_lines(const StaticInst &si, uint64_t addr, int64_t *lines) const {
         const unsigned shift = caches->line_shift;
         int n = 0;
-        for (unsigned off = 0; off < si.mem_bytes && n < 7; off += REQUEST_BYTES) {
+        const unsigned req = si.req_bytes;
+        for (unsigned off = 0; off < si.mem_bytes && n < MAX_REQUEST_LINES - 1; off += req) {
             uint64_t lo = addr + off;
-            unsigned size = si.mem_bytes - off < unsigned(REQUEST_BYTES) ? si.mem_bytes - off : REQUEST_BYTES;
+            unsigned size = si.mem_bytes - off < req ? si.mem_bytes - off : req;
             uint64_t hi = lo + size - 1;
             lines[n++] = int64_t(lo >> shift);
             if ((hi >> shift) != (lo >> shift)) lines[n++] = int64_t(hi >> shift);
