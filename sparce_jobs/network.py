@@ -8,14 +8,17 @@ OpenBLAS-SIMD4 on the baseline and on the SPARCE core. This module does the same
 2. Each layer is lowered to C (M x N) = A (M x K) x B (K x N), as Caffe does: A holds the weights
    (M = output channels, K = C_in*kh*kw), B = im2col(activation) with N = OH*OW (N = batch for FC).
    B is the sparse operand (§4.2.2): its zeros are the ReLU zeros and the padding.
-3. Sampled simulation: a layer runs on `samples` sub-GEMMs, each with all K but only `cols` random
-   columns of B (and, with `rows`, random output channels), baseline and SPARCE on the same ones.
-   The engine attributes cycles to the micro-kernel (`sgemm_kernel_16x4`, system.cpu.profile.*):
-   that part is scaled by the number of 16x4 tiles, the rest of the program (packing A and B,
-   copying C out) by the number of elements it moves. A layer with N <= cols (and all rows) runs
-   whole. On a 64x64x64 GEMM a 32x16 sample estimates the cycles within ~8%. The 95% confidence
-   interval of the ratio uses Student's t over the samples; `kernel_norm_time` is the ratio of the
-   micro-kernel alone.
+3. Sampled simulation (issue 10; notes/issue10.md): the driver's own work around the micro-kernel
+   (packing A and B, the loop over tiles, copying C out) does not depend on the values; it is
+   timed on the whole layer with a stand-in kernel (run_skeleton), the copy-out once with nothing
+   of C cached and once with it cached, the middle of the two taken. The micro-kernel runs on
+   `samples` sets of sub-GEMMs: random 16-row panels of A x random 4-column panels of B, full K,
+   every one ending with the layer's partial edge panels; per set, a tiny, a small and a big
+   sub-GEMM, whose differences give the kernel's fixed cost, one row panel, and one added column
+   panel (extrapolate), baseline and SPARCE on the same ones. The 95% interval: Student's t
+   prediction over the sets (column sampling and cache layout, which differs between sets) plus
+   the copy-out's range and the spread of the baseline's cost per tile. A layer with N <= cols
+   (and all rows) runs whole. `kernel_norm_time` is the ratio of the micro-kernel alone.
 4. Every simulated output is checked twice: bit-exact against the numpy oracle of kernel_run, and
    against onnxruntime's layer output minus the bias (a different summation order, so rtol 1e-4).
 5. The per-layer estimates add up to the network level (the lowered layers only: pooling, ReLU and
@@ -163,68 +166,251 @@ def _lower_fc(name, op, x, w, bias, y, attrs) -> Layer:
 
 
 # ---- 3-4. sampled simulation with two oracles
-def sample_columns(n: int, cols: int, samples: int, seed: int) -> list[np.ndarray]:
-    """`samples` random subsets of `cols` columns of B, or (n <= cols) all of them `samples` times."""
-    if n <= cols:
-        return [np.arange(n)] * samples
-    rng = np.random.default_rng(seed)
-    return [np.sort(rng.choice(n, size=cols, replace=False)) for _ in range(samples)]
-
-
-def sample_rows(m: int, rows: int | None, count: int, seed: int) -> list[np.ndarray]:
-    """All rows (rows None or >= m), else `count` random subsets of `rows` output channels."""
-    if not rows or rows >= m:
-        return [np.arange(m)] * count
-    rng = np.random.default_rng(seed + 7919)
-    return [np.sort(rng.choice(m, size=rows, replace=False)) for _ in range(count)]
-
-
 KERNEL = "sgemm_kernel_16x4"
+PANEL_ROWS, PANEL_COLS = 16, 4      # the driver packs A in 16-row panels and B in 4-column panels
+SPARCE_STATS = {"insts_skipped": "instsSkipped", "regions_skipped": "regionsSkipped",
+                "squashed_insts": "squashedInsts"}
+
+
+def row_design(m: int, rows: int | None, samples: int, seed: int) -> list[tuple[np.ndarray | None, np.ndarray]]:
+    """Rows of each sample's (tiny, other) sub-GEMMs: 16 * (rows // 16) random rows of the interior
+    (the first m - m % 16), then the edge rows (the last m % 16, which the driver pads to a partial
+    panel), so every sub-GEMM has the layer's edge panel; the tiny one has half as many panels.
+    All rows (and no tiny one) when rows is None or covers the interior."""
+    interior = m - m % PANEL_ROWS
+    panels = (rows or 0) // PANEL_ROWS
+    if not rows or panels * PANEL_ROWS >= interior:
+        return [(None, np.arange(m))] * samples
+    rng = np.random.default_rng(seed + 7919)
+    edge = np.arange(interior, m)
+    out = []
+    for _ in range(samples):
+        pick = rng.choice(interior, PANEL_ROWS * panels, replace=False)
+        out.append((np.concatenate([np.sort(pick[:PANEL_ROWS * (panels // 2)]), edge]),
+                    np.concatenate([np.sort(pick), edge])))
+    return out
+
+
+def column_design(n: int, cols: int, samples: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Columns of each sample's (small, big) sub-GEMM. The small one: random 4-column panels of the
+    interior (the first n - n % 4 columns), then the edge columns (the last n % 4, the layer's
+    partial panel). The big one: the same panels first, more random interior panels, the edge
+    last, so that big - small is exactly the added panels. Their sizes change from sample to
+    sample (small: 1 or 2 panels; big: cols // 4 panels, one more or one fewer), and with them the
+    addresses of every array, so that each sample is a draw of the cache layout too (the layer's
+    own layout being one more). All columns when cols covers the interior."""
+    interior = n - n % PANEL_COLS
+    whole = np.arange(n)
+    panels = cols // PANEL_COLS
+    if panels * PANEL_COLS >= interior:
+        return [(whole, whole)] * samples
+    rng = np.random.default_rng(seed)
+    edge = np.arange(interior, n)
+    out = []
+    for s in range(samples):
+        big = min(panels + (0, 1, -1)[s % 3] if panels > 2 else panels + s % 2, interior // PANEL_COLS)
+        small = 1 + s % 2 if big > 2 else 1
+        pick = rng.choice(interior, PANEL_COLS * big, replace=False)
+        first, more = np.sort(pick[:PANEL_COLS * small]), np.sort(pick[PANEL_COLS * small:])
+        out.append((np.concatenate([first, edge]), np.concatenate([first, more, edge])))
+    return out
+
+
+# Stand-ins for the micro-kernel in run_skeleton: return at once (`cold`), or first read the
+# 16x4 tile of the padded C (x3: the tile, 16 floats a column, one cache line; x4: ldc in floats)
+# and wait for it, as the kernel does before it writes the tile (`warm`).
+STUB_KERNELS = {
+    "cold": "    .text\n    .global sgemm_kernel_16x4\nsgemm_kernel_16x4:\n    ret\n",
+    "warm": ("    .text\n    .global sgemm_kernel_16x4\nsgemm_kernel_16x4:\n    lsl x4, x4, #2\n    mov x5, #4\n"
+             "    mov x7, #0\n1:  ldr x6, [x3]\n    add x7, x7, x6\n    add x3, x3, x4\n    subs x5, x5, #1\n"
+             "    b.ne 1b\n    ret\n")}
+
+
+def stub_elf(dims: dict[str, int], stub: str) -> Path:
+    """The sgemm program, driver unchanged, with a stand-in micro-kernel (STUB_KERNELS)."""
+    import hashlib
+    from kernels.build import build, cache_root
+    from .kernel_run import build_params
+    text = STUB_KERNELS[stub]
+    path = cache_root() / "stubs" / f"sgemm_kernel_16x4-{hashlib.sha256(text.encode()).hexdigest()[:16]}.S"
+    if not path.exists():
+        write_text(path, text)
+    return build("sgemm", build_params("sgemm", dims), "none", replace={f"{KERNEL}.S": path})
+
+
+def run_skeleton(layer: Layer, params: SystemParams) -> dict[str, dict[str, float]]:
+    """Everything of the whole layer's run but the micro-kernel, timed on the program itself with a
+    stand-in kernel: packing A and B (from the same cold start as the real run; it does not depend
+    on the values), the loop over tiles, copying C out, start-up. With the `cold` stand-in nothing
+    of the padded C is cached when it is copied out (the most the copy can cost); with `warm`, as
+    much as the caches hold (the least). The driver never runs SASA-LD: in a SPARCE run it executes
+    the same instructions in the same cycles to within ~0.1% (its calls return from another
+    kernel), so one baseline run of each serves both modes."""
+    from sparce_sim.runner import simulate
+    from .kernel_run import to_memory
+    inputs = {"A": to_memory(np.asfortranarray(layer.a)), "B": to_memory(np.asfortranarray(layer.b))}
+    out = {}
+    for stub in STUB_KERNELS:
+        stats = simulate(stub_elf(layer.dims, stub), inputs, {}, params=params, profile=(KERNEL,)).stats
+        out[stub] = {"cycles": stats["system.cpu.numCycles"] - stats[f"system.cpu.profile.cycles::{KERNEL}"],
+                     "insts": stats["simInsts"] - stats[f"system.cpu.profile.insts::{KERNEL}"]}
+    return out
+
+
+def run_sub(layer: Layer, ridx: np.ndarray, cidx: np.ndarray, sparce: bool, params: SystemParams) -> dict:
+    """One sub-GEMM (rows ridx of A, columns cidx of B, all of K) on the sgemm program, checked
+    against both oracles: its shape, the micro-kernel's cycles and instructions, SPARCE's counters."""
+    inputs = {"A": np.asfortranarray(layer.a[ridx]), "B": np.asfortranarray(layer.b[:, cidx])}
+    dims = {"m": len(ridx), "n": len(cidx), "k": layer.dims["k"]}
+    run = run_kernel("sgemm", dims, sparce=sparce, sasa="compiled" if sparce else "none", params=params,
+                     inputs=inputs, profile=(KERNEL,))
+    _check(layer, ridx, cidx, run)
+    stats = run.result.stats
+    return {**dims, **{kind: stats[f"system.cpu.profile.{kind}::{KERNEL}"] for kind in ("cycles", "insts")},
+            "counts": _sparce_counts(stats)}
+
+
+def _panels(d: dict[str, int]) -> dict[str, int]:
+    """Counts the driver's work is made of: row panels nr (the partial edge one too), interior
+    column panels q, and column panels in all ncp."""
+    return {"nr": -(-d["m"] // PANEL_ROWS), "q": d["n"] // PANEL_COLS, "ncp": -(-d["n"] // PANEL_COLS)}
+
+
+QUANTITIES = ("cycles", "insts", *SPARCE_STATS)
+
+
+def _value(run: dict, key: str) -> float:
+    return run[key] if key in ("cycles", "insts") else run["counts"][key]
+
+
+def _model(full: dict[str, int], runs: dict[str, dict], key: str) -> tuple[float, float, float]:
+    """(fixed, row, added) of one micro-kernel quantity from one sample's runs in one mode: `big`
+    (the sampled rows x the big column set), `small` (the same rows, the small column set), `tiny`
+    (fewer rows, the small column set; None when all rows run). A run costs a fixed part (the
+    kernel's first instruction fetches, ...) plus, for each row panel, the sum over its column
+    panels. Every row panel costs about the same (A is dense; only B, the sparse operand, decides
+    what SPARCE skips): small - tiny gives `row`, one row panel of small's columns, and with it
+    `fixed`; (big - small) per row panel and added interior column panel gives `added`, the mean
+    standing for every interior panel the samples did not run. The edge panels are in small."""
+    g0, g1 = _panels(runs["small"]), _panels(runs["big"])
+    small, big = _value(runs["small"], key), _value(runs["big"], key)
+    added = (big - small) / g1["nr"] / (g1["q"] - g0["q"]) if g1["q"] != g0["q"] else 0.0
+    if runs["tiny"] is None:
+        return 0.0, small / g0["nr"], added
+    row = (small - _value(runs["tiny"], key)) / (g0["nr"] - _panels(runs["tiny"])["nr"])
+    return small - g0["nr"] * row, row, added
+
+
+def extrapolate(full: dict[str, int], runs: dict[str, dict], key: str, factor: float = 1.0) -> float:
+    """The whole GEMM's micro-kernel quantity `key`: the fixed part once, the row panels' part for
+    all the layer's row panels and interior column panels; times `factor` (regime_factor)."""
+    fixed, row, added = _model(full, runs, key)
+    g, g0 = _panels(full), _panels(runs["small"])
+    return factor * (fixed + g["nr"] * (row + (g["q"] - g0["q"]) * added))
+
+
+def regime_factor(full: dict[str, int], runs: dict[str, dict], whole_rows: dict | None, key: str) -> float:
+    """How far the sampled rows miss the whole GEMM's regime, measured once: `whole_rows` runs the
+    big column set of the same sample with every row of A, against what extrapolate predicts for
+    those columns from the sampled rows. A sub-GEMM's packed A can sit in the L2 where the whole
+    GEMM's streams from memory, and both the kernel and SPARCE's skips (resolved in time or not)
+    feel it. 1 when every row runs anyway."""
+    if whole_rows is None or runs["tiny"] is None:
+        return 1.0
+    fixed, row, added = _model(full, runs, key)
+    g0, g1 = _panels(runs["small"]), _panels(runs["big"])
+    predicted = fixed + _panels(full)["nr"] * (row + (g1["q"] - g0["q"]) * added)
+    return _value(whole_rows, key) / predicted if predicted else 1.0
+
+
+def tile_cost(run: dict) -> float:
+    """The micro-kernel's cycles per 16x4 tile of one sub-GEMM run."""
+    g = _panels(run)
+    return run["cycles"] / (g["nr"] * g["ncp"])
+
+
+def _mode_runs(runs: dict, on: bool) -> dict[str, dict | None]:
+    mine = {size: runs.get((size, on)) for size in ("tiny", "small", "big")}
+    mine["small"] = mine["small"] or mine["big"]           # all columns: one column set
+    return mine
+
+
+def estimate(full: dict[str, int], skeleton: dict, runs: dict, factors: dict) -> dict[bool, dict[str, float]]:
+    """One sample, both modes (False: baseline, True: SPARCE; runs[size, mode]): the whole GEMM's
+    cycles as the skeleton's (run_skeleton: the middle of its cold-warm range, `bound` half the
+    range) plus the micro-kernel's (extrapolate, times factors[mode][quantity] from regime_factor);
+    instructions likewise; the SPARCE counters."""
+    cold, warm = skeleton["cold"]["cycles"], skeleton["warm"]["cycles"]
+    out = {}
+    for on in (False, True):
+        kernel = {key: extrapolate(full, _mode_runs(runs, on), key, factors[on][key]) for key in QUANTITIES}
+        out[on] = {"cycles": (cold + warm) / 2 + kernel["cycles"], "bound": abs(cold - warm) / 2,
+                   "insts": skeleton["cold"]["insts"] + kernel["insts"], "kernel_cycles": kernel["cycles"],
+                   "tile_costs": [tile_cost(runs[key]) for key in runs if not key[1]],
+                   **{name: kernel[name] for name in SPARCE_STATS}}
+    return out
+
+
+def check_sampling(dims: dict[str, int], rows: int | None, cols: int) -> None:
+    """Sampled rows need two 16-row panels (rows >= 32), one more than the tiny sub-GEMM; sampled
+    columns need two 4-column panels (cols >= 8), one more than the small sub-GEMM."""
+    if rows is not None and rows < 2 * PANEL_ROWS and rows < dims["m"] - dims["m"] % PANEL_ROWS:
+        raise ValueError(f"--rows must be >= 32 (two 16-row panels of the kernel), got {rows}")
+    if cols < 2 * PANEL_COLS and cols < dims["n"] - dims["n"] % PANEL_COLS:
+        raise ValueError(f"--cols must be >= 8 (two 4-column panels of the kernel), got {cols}")
 
 
 def simulate_layer(layer: Layer, cols: int, samples: int, seed: int, params: SystemParams,
                    rows: int | None = None) -> dict:
-    if layer.dims["n"] <= cols and (not rows or rows >= layer.dims["m"]):
-        samples = 1                                  # the whole layer: nothing to sample
-    col_picks = sample_columns(layer.dims["n"], cols, samples, seed)
-    row_picks = sample_rows(layer.dims["m"], rows, samples, seed)
-    base, spar, extra = [], [], []
-    for ridx, cidx in zip(row_picks, col_picks):
-        inputs = {"A": np.asfortranarray(layer.a[ridx]), "B": np.asfortranarray(layer.b[:, cidx])}
-        dims = {"m": len(ridx), "n": len(cidx), "k": layer.dims["k"]}
-        runs = [run_kernel("sgemm", dims, sparce=on, sasa="compiled" if on else "none", params=params,
-                           inputs=inputs, profile=(KERNEL,)) for on in (False, True)]
-        for r in runs:
-            _check(layer, ridx, cidx, r)
-        tiles, rest = _scales(layer.dims, dims)
-        b, s = (_scaled(r.result.stats, tiles, rest) for r in runs)
-        base.append(b["cycles"])
-        spar.append(s["cycles"])
-        extra.append({"base_insts": b["insts"], "sparce_insts": s["insts"],
-                      "kernel_norm_time": s["kernel_cycles"] / b["kernel_cycles"],
-                      **{name: r * tiles for name, r in _sparce_counts(runs[1].result.stats).items()}})
-    return _row(layer, row_picks, col_picks, base, spar, extra)
+    """A layer's baseline and SPARCE cycles: whole when cols and rows cover it, else estimated from
+    its skeleton (run_skeleton) and `samples` pairs of sub-GEMMs (row_design, column_design,
+    estimate), with a 95% interval."""
+    check_sampling(layer.dims, rows, cols)
+    row_picks = row_design(layer.dims["m"], rows, samples, seed)
+    col_picks = column_design(layer.dims["n"], cols, samples, seed)
+    if row_picks[0][0] is None and len(col_picks[0][1]) == layer.dims["n"]:
+        return _whole_layer(layer, params)
+    skeleton = run_skeleton(layer, params)
+    samples_runs = []
+    for (r_tiny, r_all), (c_small, c_big) in zip(row_picks, col_picks):
+        sizes = {"tiny": (r_tiny, c_small), "big": (r_all, c_big)}
+        if len(c_small) < len(c_big):
+            sizes["small"] = (r_all, c_small)
+        samples_runs.append({(size, on): run_sub(layer, ridx, cidx, on, params)
+                             for size, (ridx, cidx) in sizes.items() if ridx is not None for on in (False, True)})
+    whole_rows = ({on: run_sub(layer, np.arange(layer.dims["m"]), col_picks[0][1], on, params) for on in (False, True)}
+                  if row_picks[0][0] is not None else {False: None, True: None})
+    factors = {on: {key: regime_factor(layer.dims, _mode_runs(samples_runs[0], on), whole_rows[on], key)
+                    for key in QUANTITIES} for on in (False, True)}
+    per_mode: dict[bool, list[dict]] = {False: [], True: []}
+    for runs in samples_runs:
+        for on, est in estimate(layer.dims, skeleton, runs, factors).items():
+            per_mode[on].append(est)
+    nominal = {"sampled_rows": len(row_picks[0][1]), "sampled_cols": len(col_picks[0][1])}
+    return _row(layer, nominal, per_mode[False], per_mode[True])
 
 
-def _scales(full: dict[str, int], sub: dict[str, int]) -> tuple[float, float]:
-    """Scale factors from a sub-GEMM to the whole GEMM: for the micro-kernel, by 16x4 tiles; for the
-    rest of the program (packing A and B, copying C out), by the elements it moves."""
-    def tiles(d):
-        return -(-d["m"] // 16) * -(-d["n"] // 4)
-
-    def moved(d):
-        return d["m"] * d["k"] + d["k"] * d["n"] + d["m"] * d["n"]
-    return tiles(full) / tiles(sub), moved(full) / moved(sub)
-
-
-def _scaled(stats: dict, tiles: float, rest: float) -> dict[str, float]:
-    kc, ki = stats[f"system.cpu.profile.cycles::{KERNEL}"], stats[f"system.cpu.profile.insts::{KERNEL}"]
-    return {"cycles": kc * tiles + (stats["system.cpu.numCycles"] - kc) * rest,
-            "insts": ki * tiles + (stats["simInsts"] - ki) * rest, "kernel_cycles": kc * tiles}
+def _whole_layer(layer: Layer, params: SystemParams) -> dict:
+    """The whole layer on the sgemm program itself: exact, no interval."""
+    idx_r, idx_c = np.arange(layer.dims["m"]), np.arange(layer.dims["n"])
+    inputs = {"A": np.asfortranarray(layer.a), "B": np.asfortranarray(layer.b)}
+    runs = [run_kernel("sgemm", layer.dims, sparce=on, sasa="compiled" if on else "none", params=params,
+                       inputs=inputs, profile=(KERNEL,)) for on in (False, True)]
+    for r in runs:
+        _check(layer, idx_r, idx_c, r)
+    (b, s) = (r.result.stats for r in runs)
+    kb, ks = (st[f"system.cpu.profile.cycles::{KERNEL}"] for st in (b, s))
+    bc, sc = float(b["system.cpu.numCycles"]), float(s["system.cpu.numCycles"])
+    return {"layer": layer.name, "op": layer.op, **layer.dims, "b_sparsity": round(layer.sparsity, 5),
+            "sampled_rows": layer.dims["m"], "sampled_cols": layer.dims["n"], "samples": 1,
+            "base_cycles": bc, "sparce_cycles": sc, "base_insts": float(b["simInsts"]),
+            "sparce_insts": float(s["simInsts"]), **_sparce_counts(s),
+            "kernel_norm_time": ks / kb, "norm_time": round(sc / bc, 5), "norm_time_ci95": 0.0,
+            "base_cycles_ci95": 0.0, "sparce_cycles_ci95": 0.0}
 
 
 def _sparce_counts(stats: dict) -> dict[str, float]:
-    return {name: stats[f"system.cpu.sparce.{stat}"] for name, stat in SPARCE_STATS.items()}
+    return {name: float(stats[f"system.cpu.sparce.{stat}"]) for name, stat in SPARCE_STATS.items()}
 
 
 def _check(layer: Layer, ridx: np.ndarray, cidx: np.ndarray, run) -> None:
@@ -239,19 +425,39 @@ def _check(layer: Layer, ridx: np.ndarray, cidx: np.ndarray, run) -> None:
                            f"(max error {float(np.max(np.abs(got - want)))})")
 
 
-SPARCE_STATS = {"insts_skipped": "instsSkipped", "regions_skipped": "regionsSkipped",
-                "squashed_insts": "squashedInsts"}
-
-
-def _row(layer: Layer, row_picks, picks, base: list[float], spar: list[float], extra: list[dict]) -> dict:
-    ratios = np.array(spar) / np.array(base)
-    half = _t95(len(ratios)) * float(np.std(ratios, ddof=1)) / math.sqrt(len(ratios)) if len(ratios) > 1 else 0.0
+def _row(layer: Layer, nominal: dict, base: list[dict], spar: list[dict]) -> dict:
+    """Means over the samples, and 95% half-widths: Student's t over the samples (column sampling,
+    and the cache layout, which differs from sample to sample) plus two bounds. The copy-out's
+    (half the skeleton's cold-warm range), the same in both modes. The cache layout's: the layer's
+    own layout is not among
+    the samples', and its baseline cost per tile may differ from theirs as much as theirs differ
+    among themselves (the relative range `layout` of every run's baseline cost per tile); taken
+    as the same relative change of both modes' micro-kernel, as it is the same arrays."""
+    def mean(rows, key):
+        return float(np.mean([r[key] for r in rows]))
+    bc, sc = mean(base, "cycles"), mean(spar, "cycles")
+    kb, ks = mean(base, "kernel_cycles"), mean(spar, "kernel_cycles")
+    tiles = np.concatenate([b["tile_costs"] for b in base])
+    layout = float((tiles.max() - tiles.min()) / tiles.mean())
+    ratios = np.array([s["cycles"] / b["cycles"] for b, s in zip(base, spar)])
+    h = max(mean(base, "bound"), mean(spar, "bound"))
+    systematic = max(abs((sc + d + e * ks) / (bc + d + e * kb) - sc / bc) for d in (-h, h) for e in (-layout, layout))
     return {"layer": layer.name, "op": layer.op, **layer.dims, "b_sparsity": round(layer.sparsity, 5),
-            "sampled_rows": int(len(row_picks[0])), "sampled_cols": int(len(picks[0])), "samples": len(picks),
-            "base_cycles": float(np.mean(base)), "sparce_cycles": float(np.mean(spar)),
-            **{k: float(np.mean([e[k] for e in extra])) for k in extra[0]},
-            "norm_time": round(float(np.mean(ratios)), 5),
-            "norm_time_ci95": round(half, 5)}
+            **nominal, "samples": len(base), "base_cycles": bc, "sparce_cycles": sc,
+            "base_insts": mean(base, "insts"), "sparce_insts": mean(spar, "insts"),
+            **{name: mean(spar, name) for name in SPARCE_STATS},
+            "kernel_norm_time": ks / kb, "norm_time": round(float(np.mean(ratios)), 5),
+            "norm_time_ci95": round(_half(ratios) + systematic, 5),
+            "base_cycles_ci95": round(_half([b["cycles"] for b in base]) + mean(base, "bound") + layout * kb),
+            "sparce_cycles_ci95": round(_half([s["cycles"] for s in spar]) + mean(spar, "bound") + layout * ks)}
+
+
+def _half(values) -> float:
+    """Student's t 95% half-width for the value of one more draw like `values` (a prediction
+    interval: the layer's own cache layout is such a draw; for the column sampling alone, the
+    mean's interval would do, so this is the wider of the two) (0 for one value)."""
+    v = np.asarray(values, dtype=float)
+    return _t95(len(v)) * float(np.std(v, ddof=1)) * math.sqrt(1 + 1 / len(v)) if len(v) > 1 else 0.0
 
 
 def _t95(n: int) -> float:
@@ -262,7 +468,7 @@ def _t95(n: int) -> float:
 # ---- 5. the whole network, resumable
 FIELDS = ["layer", "op", "m", "k", "n", "b_sparsity", "sampled_rows", "sampled_cols", "samples", "base_cycles",
           "sparce_cycles", "base_insts", "sparce_insts", "insts_skipped", "regions_skipped", "squashed_insts",
-          "kernel_norm_time", "norm_time", "norm_time_ci95", "fingerprint"]
+          "kernel_norm_time", "norm_time", "norm_time_ci95", "base_cycles_ci95", "sparce_cycles_ci95", "fingerprint"]
 
 
 def run_network(model_path: Path, x: np.ndarray, out: Path, cols: int = 16, samples: int = 3,
@@ -272,8 +478,8 @@ def run_network(model_path: Path, x: np.ndarray, out: Path, cols: int = 16, samp
     runs whole through OpenBLAS's own cblas_sgemm (original library vs the SPARCE one)."""
     if cols < 1 or samples < 1:
         raise ValueError(f"--cols and --samples must be >= 1 (got {cols}, {samples})")
-    if rows is not None and rows < 16:
-        raise ValueError(f"--rows must be >= 16 (one 16-row panel of the kernel), got {rows}")
+    if rows is not None and rows < 2 * PANEL_ROWS:
+        raise ValueError(f"--rows must be >= 32 (two 16-row panels of the kernel), got {rows}")
     model = load_model(model_path)
     entries, values = capture(model, x, str(model_path))
     layers = [lower(e, values) for e in entries]
@@ -281,7 +487,8 @@ def run_network(model_path: Path, x: np.ndarray, out: Path, cols: int = 16, samp
     out.mkdir(parents=True, exist_ok=True)
     if blas is not None:
         check_blas_dir(Path(blas))
-    fp = _fingerprint(model_path, x, [cols, rows, samples, seed, str(blas)], params)
+    sampled = blas is None and (rows is not None or any(cols < lay.dims["n"] for lay in layers))
+    fp = _fingerprint(model_path, x, [cols, rows, samples, seed, str(blas)] + ["skeleton"] * sampled, params)
     done = {r["layer"]: r for r in read_csv(out / "layers.csv") if r["fingerprint"] == fp}
     results: list[dict] = []
     for k, layer in enumerate(tqdm(layers, desc="layers", unit="layer")):

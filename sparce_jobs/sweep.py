@@ -6,10 +6,10 @@ normalized execution time and instructions beside the ideal line (1 - sparsity) 
 ratio of analysis.energy. The CSV is rewritten atomically after every point and a rerun skips
 points already in it, so an interrupted sweep resumes.
 
-Large sgemm shapes (Fig. 4.13's AlexNet conv4 GEMM, 384 x 169 x 3456) are swept on sampled
-sub-GEMMs (random rows and columns, full K; sparce_jobs.network) with cycles scaled to the whole
-GEMM. The sub-GEMM's operands fit the caches better than the whole GEMM's, and its packing is
-scaled with it, so the sampled ratio is an estimate, stated as such in the CSV's `sampling` column.
+Large sgemm shapes can be swept on sampled sub-GEMMs (random rows and columns, full K; the
+estimator of sparce_jobs.network: packing timed whole, the micro-kernel scaled by tiles, the
+copy-out as a range) instead: the CSV's `sampling` column says which, and `norm_time_ci95` gives
+the estimate's 95% half-width (0 for a whole run).
 """
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ from gem5_configs.params import MINOR_DEFAULT, SystemParams
 from .kernel_run import dims_for, make_inputs, run_kernel
 from sparce_sim.stats import read_csv
 
+SAMPLER = "skeleton"      # the estimator's name in the `sampling` column (an older one's rows are not resumed)
 FIELDS = ["kernel", "shape", "sasa", "sampling", "sparsity", "seed", "base_cycles", "sparce_cycles", "base_insts",
           "sparce_insts", "norm_time", "norm_insts", "ideal", "energy_ratio", "regions_skipped",
-          "insts_skipped", "squashed_insts", "outputs_identical", "params"]
+          "insts_skipped", "squashed_insts", "outputs_identical", "params", "norm_time_ci95"]
 
 
 def parse_sparsities(text: str) -> list[float]:
@@ -66,13 +67,14 @@ def run_point(kernel: str, dims: dict, sparsity: float, seed: int, sasa: str,
             "regions_skipped": s["system.cpu.sparce.regionsSkipped"],
             "insts_skipped": s["system.cpu.sparce.instsSkipped"],
             "squashed_insts": s["system.cpu.sparce.squashedInsts"],
-            "outputs_identical": bool((base.output.view("u4") == spar.output.view("u4")).all())}
+            "outputs_identical": bool((base.output.view("u4") == spar.output.view("u4")).all()),
+            "norm_time_ci95": 0.0}
 
 
 def run_sampled_point(dims: dict, sparsity: float, seed: int, params: SystemParams,
                       sample: tuple[int, int, int]) -> dict:
-    """A big sgemm point on sampled sub-GEMMs (sparce_jobs.network): `sample` = (rows, cols, count).
-    Cycles and instructions are scaled to the whole GEMM; both runs are checked against numpy."""
+    """A big sgemm point estimated from sampled sub-GEMMs (sparce_jobs.network.simulate_layer):
+    `sample` = (rows, cols, count). Every simulated sub-GEMM is checked against numpy."""
     import numpy as np
     from .network import Layer, simulate_layer
     rows, cols, count = sample
@@ -86,7 +88,8 @@ def run_sampled_point(dims: dict, sparsity: float, seed: int, params: SystemPara
             "norm_time": round(sc / bc, 5), "norm_insts": round(r["sparce_insts"] / r["base_insts"], 5),
             "ideal": round(1.0 - sparsity, 5), "energy_ratio": round(energy_ratio(sc, bc), 5),
             **{k: round(r[k]) for k in ("regions_skipped", "insts_skipped", "squashed_insts")},
-            "outputs_identical": True}     # simulate_layer raises on any mismatch
+            "outputs_identical": True,     # simulate_layer raises on any mismatch
+            "norm_time_ci95": r["norm_time_ci95"]}
 
 
 def run_sweep(kernel: str, shape: str, sparsities: list[float], out: Path, seed: int = 0,
@@ -95,11 +98,11 @@ def run_sweep(kernel: str, shape: str, sparsities: list[float], out: Path, seed:
     """sample = (rows, cols, count): simulate sgemm on `count` sampled sub-GEMMs per point."""
     if sample is not None and (kernel != "sgemm" or sasa != "compiled"):
         raise ValueError("sampled sweeps (--rows/--cols/--samples) are for sgemm with the compiled table")
-    if sample is not None and (sample[0] < 16 or sample[1] < 1 or sample[2] < 1):
-        raise ValueError(f"sampling needs rows >= 16, cols >= 1 and samples >= 1, got {sample}")
+    if sample is not None and (sample[0] < 32 or sample[1] < 8 or sample[2] < 1):
+        raise ValueError(f"sampling needs rows >= 32, cols >= 8 and samples >= 1, got {sample}")
     out = Path(out)
     csv_path = out / "sweep.csv"
-    sampling = "full" if sample is None else "x".join(str(v) for v in sample)
+    sampling = "full" if sample is None else SAMPLER + ":" + "x".join(str(v) for v in sample)
     params_id = params_fingerprint(params)
     rows = _load_rows(csv_path, kernel, shape, sasa, seed, sampling, params_id)
     dims = dims_for(kernel, shape)

@@ -15,7 +15,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from axsim.cli import main
-from sparce_jobs.network import capture, im2col, lower, run_network
+from gem5_configs.params import MINOR_DEFAULT
+from sparce_jobs.kernel_run import make_inputs, run_kernel
+from sparce_jobs.network import (KERNEL, Layer, _whole_layer, capture, column_design, im2col, lower, row_design,
+                                 run_network, run_skeleton, simulate_layer)
 from sw_models.onnx_io import OnnxModelError, load_model
 
 
@@ -114,21 +117,78 @@ def test_bad_inputs_give_clear_errors(tmp_path, image, capsys):
 
 
 def test_row_sampling_checks_the_right_block():
-    from sparce_jobs.network import Layer, simulate_layer
-    from gem5_configs.params import MINOR_DEFAULT
     rng = np.random.default_rng(5)
-    a = rng.standard_normal((40, 20)).astype(np.float32)
+    a = rng.standard_normal((56, 20)).astype(np.float32)
     b = np.maximum(rng.standard_normal((20, 30)), 0).astype(np.float32)     # ReLU zeros
     layer = Layer("synthetic", "Gemm", a, b, (a.astype(np.float64) @ b).astype(np.float32))
-    row = simulate_layer(layer, cols=8, samples=2, seed=1, params=MINOR_DEFAULT, rows=16)
-    assert row["sampled_rows"] == 16 and row["sampled_cols"] == 8 and row["samples"] == 2
+    row = simulate_layer(layer, cols=8, samples=2, seed=1, params=MINOR_DEFAULT, rows=32)
+    assert row["sampled_rows"] == 40 and row["sampled_cols"] == 10 and row["samples"] == 2
     assert row["insts_skipped"] > 0 and row["sparce_insts"] < row["base_insts"]
-    # a 16x8x20 tile is dominated by the packing stores' write misses (issue 16's store buffer and
-    # memory path), so skipping compute barely moves its time; it must not cost more than the SASA-LD
+    # a 56x30x20 GEMM is dominated by packing and copying (issue 16's store buffer and memory
+    # path), so skipping compute barely moves its time; it must not cost more than the SASA-LD
     assert 0.5 < row["norm_time"] < 1.01
     wrong = Layer("synthetic", "Gemm", a, b, -layer.out)                      # the check must bite
     with pytest.raises(RuntimeError, match="onnxruntime"):
-        simulate_layer(wrong, cols=8, samples=1, seed=1, params=MINOR_DEFAULT, rows=16)
+        simulate_layer(wrong, cols=8, samples=1, seed=1, params=MINOR_DEFAULT, rows=32)
+    with pytest.raises(ValueError, match="rows must be >= 32"):
+        simulate_layer(layer, cols=8, samples=1, seed=1, params=MINOR_DEFAULT, rows=16)
+
+
+def _gemm_layer(m: int, n: int, k: int, sparsity: float) -> Layer:
+    inputs = make_inputs("sgemm", {"m": m, "n": n, "k": k}, sparsity, 0)
+    a, b = np.ascontiguousarray(inputs["A"]), np.ascontiguousarray(inputs["B"])
+    return Layer("gemm", "Gemm", a, b, (a.astype(np.float64) @ b).astype(np.float32))
+
+
+def test_sampling_designs_keep_the_edge_panels_and_nest():
+    """Every sub-GEMM ends with the layer's partial edge panels (56 rows: 8 past the last full
+    16-row panel; 50 columns: 2 past the last 4-column one); the small column set opens the big
+    one; the tiny row set is part of the sampled rows; the sizes differ between samples."""
+    for tiny, rows in row_design(56, 32, 3, seed=0):
+        assert list(rows[-8:]) == list(range(48, 56)) == list(tiny[-8:])
+        assert len(rows) == 40 and len(tiny) == 24 and set(tiny) <= set(rows) and max(rows[:-8]) < 48
+    assert row_design(56, None, 2, seed=0)[0][0] is None and len(row_design(56, 48, 1, seed=0)[0][1]) == 56
+    sizes = set()
+    for small, big in column_design(50, 16, 3, seed=0):
+        assert list(small[-2:]) == list(big[-2:]) == [48, 49] and len(set(big)) == len(big)
+        assert list(big[:len(small) - 2]) == list(small[:-2]) and max(big[:-2]) < 48
+        assert (len(small) - 2) % 4 == 0 and (len(big) - 2) % 4 == 0
+        sizes.add((len(small), len(big)))
+    assert sizes == {(6, 18), (10, 22), (6, 14)}
+
+
+def test_skeleton_is_the_program_less_its_kernel():
+    """run_skeleton runs the driver's own code with a stand-in kernel: exactly the whole run's
+    instructions less the kernel's, no more cycles than with every line of C cold; and the driver's
+    part of a SPARCE run is the baseline's: the same instructions, cycles within 0.1% (the calls
+    return from another kernel), so one skeleton serves both modes."""
+    layer = _gemm_layer(56, 50, 64, 0.5)
+    skeleton = run_skeleton(layer, MINOR_DEFAULT)
+    inputs = {"A": np.asfortranarray(layer.a), "B": np.asfortranarray(layer.b)}
+    outside = []
+    for on in (False, True):
+        stats = run_kernel("sgemm", layer.dims, sparce=on, sasa="compiled" if on else "none", inputs=inputs,
+                           profile=(KERNEL,)).result.stats
+        outside.append((stats["simInsts"] - stats[f"system.cpu.profile.insts::{KERNEL}"],
+                        stats["system.cpu.numCycles"] - stats[f"system.cpu.profile.cycles::{KERNEL}"]))
+    (insts, cycles), sparce = outside
+    assert sparce[0] == insts and sparce[1] == pytest.approx(cycles, rel=1e-3)
+    assert skeleton["cold"]["insts"] == skeleton["warm"]["insts"] == insts
+    assert skeleton["warm"]["cycles"] < skeleton["cold"]["cycles"] and cycles <= skeleton["cold"]["cycles"]
+
+
+def test_sampled_estimate_holds_the_whole_layer():
+    """The sampled estimator on a GEMM with partial edge panels both ways, against its whole run:
+    the 95% intervals of the normalized time and of both cycle counts hold the truth, and the
+    baseline's instructions (which never depend on the values) come out exact."""
+    layer = _gemm_layer(56, 50, 64, 0.5)
+    est = simulate_layer(layer, cols=16, samples=3, seed=0, params=MINOR_DEFAULT, rows=32)
+    whole = _whole_layer(layer, MINOR_DEFAULT)
+    assert est["sampled_rows"] == 40 and est["sampled_cols"] == 18 and est["samples"] == 3
+    assert abs(est["norm_time"] - whole["norm_time"]) <= est["norm_time_ci95"] < 0.03
+    for mode in ("base", "sparce"):
+        assert abs(est[f"{mode}_cycles"] - whole[f"{mode}_cycles"]) <= est[f"{mode}_cycles_ci95"]
+    assert est["base_insts"] == pytest.approx(whole["base_insts"], rel=1e-9)
 
 
 def test_figure_labels_are_layer_names_not_onnx_paths():
