@@ -564,7 +564,8 @@ def _fingerprint(model_path, x, settings: list, params) -> str:
     import hashlib
     h = hashlib.sha256(Path(model_path).read_bytes())
     h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
-    h.update(json.dumps([settings, asdict(params)], sort_keys=True, default=str).encode())
+    from sparce_sim.pipeline import TIMING_MODEL
+    h.update(json.dumps([settings, asdict(params), TIMING_MODEL], sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
 

@@ -122,8 +122,10 @@ def run_sweep(kernel: str, shape: str, sparsities: list[float], out: Path, seed:
 
 
 def params_fingerprint(params: SystemParams) -> str:
-    """A short id of the full system parameter set (a resumed sweep must use the same one)."""
-    text = json.dumps(params.as_dict(), sort_keys=True, default=str)
+    """A short id of the full system parameter set and the timing model's version (a resumed
+    sweep must use the same ones)."""
+    from sparce_sim.pipeline import TIMING_MODEL
+    text = json.dumps({**params.as_dict(), "timing_model": TIMING_MODEL}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
