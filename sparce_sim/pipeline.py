@@ -457,10 +457,11 @@ class Pipeline:
         f1.wrong_path(c, f1.line, pop, budget - n)
 
     # ---- SPARCE hooks into fetch
-    def upcoming_fetch_times(self, n: int) -> list[int]:
-        """Fetch cycles the next n sequential instructions would get, given the in-flight window
-        (exact for the first `in_flight_window()` of them, decode-width rate beyond)."""
-        t, slots, out = self.fetch_t, self.fetch_slots, []
+    def _sequential_fetch(self, n: int):
+        """(fetch cycle, slots then taken in it) of each of the next n sequential instructions,
+        given the in-flight window (exact for the first `in_flight_window()` of them,
+        decode-width rate beyond)."""
+        t, slots = self.fetch_t, self.fetch_slots
         for j in range(n):
             if slots >= self.p.decode_width:
                 t, slots = t + 1, 0
@@ -468,9 +469,12 @@ class Pipeline:
                 back = self.ring[(self.ring_i + j) % self.window] - self.depth
                 if t < back:
                     t, slots = back, 0
-            out.append(t)
             slots += 1
-        return out
+            yield t, slots
+
+    def upcoming_fetch_times(self, n: int) -> list[int]:
+        """Fetch cycles the next n sequential instructions would get."""
+        return [t for t, _ in self._sequential_fetch(n)]
 
     def earliest_issue(self, si: StaticInst, f: int) -> int:
         """The earliest cycle `si`, fetched at f, could issue: the front-end depth, in-order issue
@@ -484,13 +488,7 @@ class Pipeline:
     def nullify_fetched(self, n: int) -> None:
         """n region instructions were fetched and decoded, then dropped at issue (a skippable
         region that resolved true): fetch goes on after their slots."""
-        t, slots = self.fetch_t, self.fetch_slots
-        for j in range(n):
-            if slots >= self.p.decode_width:
-                t, slots = t + 1, 0
-            if j < self.window:
-                back = self.ring[(self.ring_i + j) % self.window] - self.depth
-                if t < back:
-                    t, slots = back, 0
-            slots += 1
-        self.fetch_t, self.fetch_slots = t, slots
+        state = (self.fetch_t, self.fetch_slots)
+        for state in self._sequential_fetch(n):
+            pass
+        self.fetch_t, self.fetch_slots = state

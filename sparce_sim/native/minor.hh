@@ -524,31 +524,16 @@ class Pipeline {
     /* How many of the next n sequential instructions would be fetched before `settle`
      * (pipeline.py upcoming_fetch_times, counted instead of listed). */
     unsigned fetched_before(unsigned n, int64_t settle) const {
-        int64_t t = fetch.t;
-        int slots = fetch.slots;
-        const int window = int(fetch.ring.size());
-        unsigned count = 0;
-        int k = fetch.ring_i;                  // ring index of instruction j (j < window)
-        for (unsigned j = 0; j < n; j++) {
-            if (slots >= p.decode_width) { t++; slots = 0; }
-            if (int(j) < window) {
-                int64_t back = fetch.ring[k] - p.depth;
-                if (t < back) { t = back; slots = 0; }
-                k = k + 1 < window ? k + 1 : 0;
-            }
-            if (t >= settle) return count;     // t never falls: no later one is before settle
-            count++;
-            slots++;
-        }
-        return count;
+        SequentialFetch walk(*this);
+        for (unsigned j = 0; j < n; j++)
+            if (walk.next() >= settle) return j;   // t never falls: no later one is before settle
+        return n;
     }
 
     /* The fetch cycle the next sequential instruction would get (upcoming_fetch_times()[0]). */
     int64_t next_fetch_time() const {
-        int64_t t = fetch.t;
-        if (fetch.slots >= p.decode_width) t++;
-        int64_t back = fetch.ring[fetch.ring_i] - p.depth;
-        return t < back ? back : t;
+        SequentialFetch walk(*this);
+        return walk.next();
     }
 
     /* The earliest cycle si, fetched at f, could issue (pipeline.py earliest_issue). */
@@ -563,18 +548,34 @@ class Pipeline {
 
     /* n region insts were fetched, then dropped at issue (pipeline.py nullify_fetched). */
     void nullify_fetched(unsigned n) {
-        const int window = int(fetch.ring.size());
-        int k = fetch.ring_i;
-        for (unsigned j = 0; j < n; j++) {
-            if (fetch.slots >= p.decode_width) { fetch.t++; fetch.slots = 0; }
+        SequentialFetch walk(*this);
+        for (unsigned j = 0; j < n; j++) walk.next();
+        fetch.t = walk.t;
+        fetch.slots = walk.slots;
+    }
+
+    /* The fetch cycles of the next sequential instructions, given the in-flight window
+     * (pipeline.py _sequential_fetch): next() gives one and takes its slot. */
+    struct SequentialFetch {
+        const Pipeline &pipe;
+        int64_t t;
+        int slots, k;                          // k: ring index of instruction j (j < window)
+        unsigned j = 0;
+        explicit SequentialFetch(const Pipeline &pp)
+            : pipe(pp), t(pp.fetch.t), slots(pp.fetch.slots), k(pp.fetch.ring_i) {}
+        int64_t next() {
+            if (slots >= pipe.p.decode_width) { t++; slots = 0; }
+            const int window = int(pipe.fetch.ring.size());
             if (int(j) < window) {
-                int64_t back = fetch.ring[k] - p.depth;
-                if (fetch.t < back) { fetch.t = back; fetch.slots = 0; }
+                int64_t back = pipe.fetch.ring[k] - pipe.p.depth;
+                if (t < back) { t = back; slots = 0; }
                 k = k + 1 < window ? k + 1 : 0;
             }
-            fetch.slots++;
+            j++;
+            slots++;
+            return t;
         }
-    }
+    };
 
   private:
     /* gem5's MicroAddXiUop after a pre/post-indexed access, one micro-op after it in the same
