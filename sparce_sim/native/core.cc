@@ -110,7 +110,7 @@ static StaticInst *slot(Core *c, uint64_t pc) {
 
 static bool fill_inst(StaticInst &si, PyObject *t, std::string &err) {
     /* (fu, latency, srcs, dsts, mem_bytes, flags, prefetch_base, prefetch_disp, target,
-     *  addr_base, addr_index, addr_ext, addr_shift, addr_disp, wb_base) */
+     *  addr_base, addr_index, addr_ext, addr_shift, addr_disp, wb_base, req_bytes) */
     PyObject *srcs, *dsts;
     int fu, lat, mem_bytes, flags, pf_base, a_base, a_index, a_ext, a_shift, wb_base, req_bytes;
     long long pf_disp, target, a_disp;
