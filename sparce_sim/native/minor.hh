@@ -5,9 +5,11 @@
  * same statistics, so that `--engine python` is its oracle (tests/test_native_identity.py).
  *
  * Structure, after Minor's stages:
- *   Fetch           - line-based fetch through the L1I, decode_width instructions a cycle (Fetch2
- *                     and Decode are folded in), the bounded in-flight window
- *                     (executeInputBufferSize), taken-branch bubbles and redirects;
+ *   Fetch1          - one line request in flight through the L1I, sequential lines streamed
+ *                     ahead into Fetch2's two-line buffer, stream changes (predicted-taken
+ *                     branches, mispredicts) waiting for the old stream's request;
+ *   Fetch           - Fetch2/Decode: decode_width instructions a cycle from Fetch1's lines, the
+ *                     bounded in-flight window (executeInputBufferSize x executeInputWidth);
  *   Execute         - in-order issue (issue_limit a cycle, the scoreboard, the FuPool), execution
  *                     with the L1D/L2/DRAM latency of loads, commit (commit_limit a cycle);
  *   BranchPredictor - bimodal 2-bit counters, a BTB for indirect branches, a return stack.
